@@ -1,0 +1,395 @@
+package core
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Mode says which STS action the issuer calls.
+const (
+	// ModeAssumeRole signs AssumeRole with the gateway's own keys (the
+	// reference service's behaviour).
+	ModeAssumeRole = "assume_role"
+	// ModeWebIdentity forwards the caller's JWT in AssumeRoleWithWebIdentity;
+	// the gateway holds no secret.
+	ModeWebIdentity = "web_identity"
+)
+
+// Defaults, in one place so hosts and docs agree.
+const (
+	DefaultPrefix          = "/apis/sts"
+	DefaultSTSEndpoint     = "https://sts.amazonaws.com"
+	DefaultRegion          = "us-east-1"
+	DefaultDuration        = time.Hour
+	MinDuration            = 900 * time.Second
+	MaxDuration            = 12 * time.Hour
+	DefaultSTSTimeout      = 10 * time.Second
+	DefaultSTSRetries      = 2
+	DefaultLeeway          = 60 * time.Second
+	DefaultRefreshCooldown = time.Minute
+	DefaultFetchTimeout    = 10 * time.Second
+	DefaultMaxTokenBytes   = 16 << 10
+)
+
+// DefaultSessionNameClaims are tried in order for the RoleSessionName.
+var DefaultSessionNameClaims = []string{"preferred_username", "sub"}
+
+// DefaultAlgorithms is the asymmetric allow-list used when none is configured.
+var DefaultAlgorithms = []string{
+	"RS256", "RS384", "RS512",
+	"PS256", "PS384", "PS512",
+	"ES256", "ES384", "ES512",
+	"EdDSA",
+}
+
+// HMACAlgorithms are allowed only when an HMAC secret is configured.
+var HMACAlgorithms = []string{"HS256", "HS384", "HS512"}
+
+// Config is the issuer's whole configuration. Hosts map their own option names
+// onto it; start from DefaultConfig so that unset options keep their defaults.
+type Config struct {
+	// Prefix is the path prefix of the two routes, {prefix}/token and
+	// {prefix}/healthz. Empty serves /token and /healthz. Default: /apis/sts.
+	Prefix string `json:"prefix"`
+	// EndpointURL is the S3 endpoint handed to clients in the Token document.
+	EndpointURL string `json:"endpoint_url,omitempty"`
+	// Mode is assume_role (default) or web_identity.
+	Mode string `json:"mode,omitempty"`
+	// RoleARN is the role assumed when no rule in Roles matches.
+	RoleARN string `json:"role_arn,omitempty"`
+	// Roles are tried in order; the first that matches the caller's claims
+	// selects the role.
+	Roles []RoleRule `json:"roles,omitempty"`
+	// Duration is the requested credential lifetime, 15m to 12h. Default: 1h.
+	Duration time.Duration `json:"duration,omitempty"`
+	// SessionNameClaims are the claims tried in order for the RoleSessionName.
+	// Default: preferred_username, then sub.
+	SessionNameClaims []string `json:"session_name_claims,omitempty"`
+	// Policy is an optional session policy JSON with ${claim:NAME} placeholders.
+	Policy string `json:"policy,omitempty"`
+	// PolicyFile is a file holding Policy; read once when the issuer is built.
+	PolicyFile string `json:"policy_file,omitempty"`
+	// PublicHealthz serves {prefix}/healthz without a bearer token.
+	PublicHealthz bool `json:"public_healthz,omitempty"`
+	// Cache, when positive, shares STS answers per identity (see cache.go):
+	// a cached credential is handed out while it still has at least this much
+	// lifetime left. Zero (the default) calls STS for every request.
+	Cache time.Duration `json:"cache,omitempty"`
+
+	STS         STSConfig         `json:"sts"`
+	Credentials CredentialsConfig `json:"credentials"`
+	JWT         JWTConfig         `json:"jwt"`
+}
+
+// RoleRule admits callers whose claim equals, or is a list containing, Value.
+type RoleRule struct {
+	// Claim is a claim name or a dotted path such as realm_access.roles.
+	Claim string `json:"claim"`
+	// Value is compared with the claim's string value or list members.
+	Value string `json:"value"`
+	// RoleARN is the role assumed when the rule matches.
+	RoleARN string `json:"role_arn"`
+}
+
+// STSConfig says where and how the STS is called.
+type STSConfig struct {
+	// Endpoint is the STS URL. Default: https://sts.amazonaws.com.
+	Endpoint string `json:"endpoint,omitempty"`
+	// Region signs the request. Default: us-east-1.
+	Region string `json:"region,omitempty"`
+	// CAFile is a PEM bundle trusted for the STS's TLS, in addition to the
+	// system roots.
+	CAFile string `json:"ca_file,omitempty"`
+	// InsecureSkipVerify turns off TLS verification of the STS. Dangerous.
+	InsecureSkipVerify bool `json:"insecure_skip_verify,omitempty"`
+	// Timeout bounds a whole STS call, retries included. Default: 10s.
+	Timeout time.Duration `json:"timeout,omitempty"`
+	// Retries is how many times a connection error or 5xx is retried.
+	// Default: 2. Negative disables retries.
+	Retries int `json:"retries,omitempty"`
+}
+
+// CredentialsConfig holds the gateway's own keys for assume_role.
+type CredentialsConfig struct {
+	AccessKey     string `json:"access_key,omitempty"`
+	SecretKey     string `json:"secret_key,omitempty"`
+	AccessKeyFile string `json:"access_key_file,omitempty"`
+	SecretKeyFile string `json:"secret_key_file,omitempty"`
+}
+
+// JWTConfig says how bearer tokens are validated.
+type JWTConfig struct {
+	// Issuer is compared with iss; also the base of OIDC discovery when
+	// neither JWKSURL nor JWKSFile is set.
+	Issuer string `json:"issuer,omitempty"`
+	// Audience, when set, requires aud to hold at least one of these.
+	Audience []string `json:"audience,omitempty"`
+	// JWKSURL is fetched for keys, lazily, and again on an unknown kid.
+	JWKSURL string `json:"jwks_url,omitempty"`
+	// JWKSFile is a local JWKS document or PEM public key(s); re-read on change.
+	JWKSFile string `json:"jwks_file,omitempty"`
+	// CAFile is a PEM bundle trusted for the JWKS and discovery URLs.
+	CAFile string `json:"ca_file,omitempty"`
+	// InsecureSkipVerify turns off TLS verification of key URLs. Dangerous.
+	InsecureSkipVerify bool `json:"insecure_skip_verify,omitempty"`
+	// Algorithms is the allow-list. Default: RS*, PS*, ES*, EdDSA (plus HS*
+	// when HMACSecret is set). "none" is never accepted.
+	Algorithms []string `json:"algorithms,omitempty"`
+	// Leeway tolerates clock skew on exp, nbf and iat. Default: 60s.
+	Leeway time.Duration `json:"leeway"`
+	// HMACSecret enables HS* tokens signed with this shared secret.
+	HMACSecret string `json:"hmac_secret,omitempty"`
+	// RefreshCooldown is the least time between two key fetches. Default: 1m.
+	RefreshCooldown time.Duration `json:"refresh_cooldown,omitempty"`
+	// FetchTimeout bounds one JWKS or discovery fetch. Default: 10s.
+	FetchTimeout time.Duration `json:"fetch_timeout,omitempty"`
+	// MaxTokenBytes refuses longer bearer tokens. Default: 16384.
+	MaxTokenBytes int `json:"max_token_bytes,omitempty"`
+}
+
+// DefaultConfig returns a Config with every default filled in. Hosts start
+// from it and overwrite what the operator set.
+func DefaultConfig() Config {
+	return Config{
+		Prefix:            DefaultPrefix,
+		Mode:              ModeAssumeRole,
+		Duration:          DefaultDuration,
+		SessionNameClaims: append([]string(nil), DefaultSessionNameClaims...),
+		STS: STSConfig{
+			Endpoint: DefaultSTSEndpoint,
+			Region:   DefaultRegion,
+			Timeout:  DefaultSTSTimeout,
+			Retries:  DefaultSTSRetries,
+		},
+		JWT: JWTConfig{
+			Leeway:          DefaultLeeway,
+			RefreshCooldown: DefaultRefreshCooldown,
+			FetchTimeout:    DefaultFetchTimeout,
+			MaxTokenBytes:   DefaultMaxTokenBytes,
+		},
+	}
+}
+
+// normalized fills zero values that have an unambiguous default and cleans the
+// prefix. Leeway and Prefix keep their zero value: both are meaningful.
+func (c Config) normalized() Config {
+	c.Prefix = strings.TrimRight(c.Prefix, "/")
+	if c.Mode == "" {
+		c.Mode = ModeAssumeRole
+	}
+	if c.Duration == 0 {
+		c.Duration = DefaultDuration
+	}
+	if len(c.SessionNameClaims) == 0 {
+		c.SessionNameClaims = DefaultSessionNameClaims
+	}
+	if c.STS.Endpoint == "" {
+		c.STS.Endpoint = DefaultSTSEndpoint
+	}
+	if c.STS.Region == "" {
+		c.STS.Region = DefaultRegion
+	}
+	if c.STS.Timeout == 0 {
+		c.STS.Timeout = DefaultSTSTimeout
+	}
+	if c.STS.Retries < 0 {
+		c.STS.Retries = 0
+	}
+	if c.JWT.RefreshCooldown == 0 {
+		c.JWT.RefreshCooldown = DefaultRefreshCooldown
+	}
+	if c.JWT.FetchTimeout == 0 {
+		c.JWT.FetchTimeout = DefaultFetchTimeout
+	}
+	if c.JWT.MaxTokenBytes == 0 {
+		c.JWT.MaxTokenBytes = DefaultMaxTokenBytes
+	}
+	if len(c.JWT.Algorithms) == 0 {
+		c.JWT.Algorithms = append([]string(nil), DefaultAlgorithms...)
+		if c.JWT.HMACSecret != "" {
+			c.JWT.Algorithms = append(c.JWT.Algorithms, HMACAlgorithms...)
+		}
+	}
+	return c
+}
+
+// Validate checks the configuration and names the offending option in its
+// error, in the snake_case spelling of the Caddyfile (Traefik's options are
+// the same names in camelCase).
+func (c Config) Validate() error {
+	c = c.normalized()
+	if c.Prefix != "" && !strings.HasPrefix(c.Prefix, "/") {
+		return configError("prefix", "must start with /")
+	}
+	if c.EndpointURL == "" {
+		return configError("endpoint_url", "required: the S3 endpoint handed to clients")
+	}
+	if err := checkURL(c.EndpointURL); err != nil {
+		return configError("endpoint_url", err.Error())
+	}
+	switch c.Mode {
+	case ModeAssumeRole:
+		if c.RoleARN == "" && len(c.Roles) == 0 {
+			return configError("role_arn", "required when mode is assume_role (or give role rules)")
+		}
+		if err := c.Credentials.validate(); err != nil {
+			return err
+		}
+	case ModeWebIdentity:
+		if c.Credentials != (CredentialsConfig{}) {
+			return configError("access_key", "not used when mode is web_identity: the caller's token is forwarded")
+		}
+	default:
+		return configError("mode", fmt.Sprintf("must be %s or %s, not %q", ModeAssumeRole, ModeWebIdentity, c.Mode))
+	}
+	for i, r := range c.Roles {
+		if r.Claim == "" || r.Value == "" || r.RoleARN == "" {
+			return configError("role", fmt.Sprintf("rule %d needs a claim, a value and a role ARN", i+1))
+		}
+	}
+	if c.Duration < MinDuration || c.Duration > MaxDuration {
+		return configError("duration", fmt.Sprintf("must be between %s and %s, not %s", MinDuration, MaxDuration, c.Duration))
+	}
+	if c.Policy != "" && c.PolicyFile != "" {
+		return configError("policy", "give policy or policy_file, not both")
+	}
+	if c.Policy != "" {
+		if _, err := parsePolicyTemplate(c.Policy); err != nil {
+			return configError("policy", err.Error())
+		}
+	}
+	if c.Cache < 0 {
+		return configError("cache", "must not be negative")
+	}
+	if c.Cache >= c.Duration {
+		if c.Cache > 0 {
+			return configError("cache", fmt.Sprintf("must be shorter than duration (%s)", c.Duration))
+		}
+	}
+	if err := checkURL(c.STS.Endpoint); err != nil {
+		return configError("sts_endpoint", err.Error())
+	}
+	if c.STS.Timeout < 0 {
+		return configError("timeout", "must not be negative")
+	}
+	return c.JWT.validate()
+}
+
+func (c CredentialsConfig) validate() error {
+	if c.AccessKey != "" && c.AccessKeyFile != "" {
+		return configError("access_key", "give access_key or access_key_file, not both")
+	}
+	if c.SecretKey != "" && c.SecretKeyFile != "" {
+		return configError("secret_key", "give secret_key or secret_key_file, not both")
+	}
+	hasAccess := c.AccessKey != "" || c.AccessKeyFile != ""
+	hasSecret := c.SecretKey != "" || c.SecretKeyFile != ""
+	if hasAccess && !hasSecret {
+		return configError("secret_key", "required with access_key (or use secret_key_file)")
+	}
+	if hasSecret && !hasAccess {
+		return configError("access_key", "required with secret_key (or use access_key_file)")
+	}
+	return nil
+}
+
+// HasKeys reports whether the gateway's own keys are configured. A host with
+// a credential chain of its own (the AWS SDK's) uses it when they are not.
+func (c CredentialsConfig) HasKeys() bool {
+	return c.AccessKey != "" || c.AccessKeyFile != ""
+}
+
+func (j JWTConfig) validate() error {
+	if j.Issuer == "" && j.JWKSURL == "" && j.JWKSFile == "" && j.HMACSecret == "" {
+		return configError("jwt", "needs issuer (OIDC discovery), jwks_url, jwks_file or an HMAC secret")
+	}
+	if j.JWKSURL != "" && j.JWKSFile != "" {
+		return configError("jwks_url", "give jwks_url or jwks_file, not both")
+	}
+	if j.JWKSURL != "" {
+		if err := checkURL(j.JWKSURL); err != nil {
+			return configError("jwks_url", err.Error())
+		}
+	}
+	if j.Issuer != "" && j.JWKSURL == "" && j.JWKSFile == "" {
+		if err := checkURL(j.Issuer); err != nil {
+			return configError("issuer", "used for OIDC discovery: "+err.Error())
+		}
+	}
+	for _, alg := range j.Algorithms {
+		switch {
+		case strings.EqualFold(alg, "none"):
+			return configError("algorithms", `"none" is never accepted`)
+		case isHMAC(alg):
+			if j.HMACSecret == "" {
+				return configError("algorithms", alg+" needs an HMAC secret")
+			}
+		case !isKnownAlgorithm(alg):
+			return configError("algorithms", fmt.Sprintf("unknown algorithm %q", alg))
+		}
+	}
+	if j.Leeway < 0 {
+		return configError("leeway", "must not be negative")
+	}
+	if j.Leeway > 5*time.Minute {
+		return configError("leeway", "must be at most 5m")
+	}
+	if j.MaxTokenBytes < 0 {
+		return configError("max_token_bytes", "must not be negative")
+	}
+	return nil
+}
+
+func isHMAC(alg string) bool {
+	for _, a := range HMACAlgorithms {
+		if a == alg {
+			return true
+		}
+	}
+	return false
+}
+
+func isKnownAlgorithm(alg string) bool {
+	for _, a := range DefaultAlgorithms {
+		if a == alg {
+			return true
+		}
+	}
+	return isHMAC(alg)
+}
+
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("not a URL: %q", raw)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("must be an http or https URL, not %q", raw)
+	}
+	return nil
+}
+
+// ConfigError names the option that is wrong.
+type ConfigError struct {
+	Option string
+	Reason string
+}
+
+func (e *ConfigError) Error() string { return e.Option + ": " + e.Reason }
+
+func configError(option, reason string) error {
+	return &ConfigError{Option: option, Reason: reason}
+}
+
+// ParseConfigJSON decodes a Config encoded with encoding/json over
+// DefaultConfig, so a compiled test can hand its config to interpreted code.
+func ParseConfigJSON(data []byte) (Config, error) {
+	c := DefaultConfig()
+	if err := json.Unmarshal(data, &c); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}

@@ -1,0 +1,99 @@
+package core_test
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stsgate/stsgate/core"
+	"github.com/stsgate/stsgate/internal/conformance"
+)
+
+// TestConformance runs CONTRACT.md's table against the core alone; the Caddy
+// and Traefik builds run the very same table against their binaries.
+func TestConformance(t *testing.T) {
+	env, err := conformance.NewEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close()
+	h, err := env.Handler(core.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conformance.Run(t, env, conformance.HandlerDoer(h))
+}
+
+// TestLogsHoldNoSecrets captures every log line of a full conformance run at
+// Debug and looks for every bearer token sent and every secret in play.
+func TestLogsHoldNoSecrets(t *testing.T) {
+	env, err := conformance.NewEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close()
+	var logs syncBuffer
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h, err := env.Handler(core.Options{Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent []string
+	doer := conformance.HandlerDoer(h)
+	recording := func(r *http.Request) (*http.Response, error) {
+		if auth := r.Header.Get("Authorization"); auth != "" {
+			_, tok, _ := strings.Cut(auth, " ")
+			if len(tok) > 8 {
+				sent = append(sent, tok)
+			}
+		}
+		return doer(r)
+	}
+	for _, c := range conformance.Cases() {
+		_ = conformance.Check(env, recording, c)
+	}
+	out := logs.String()
+	if !strings.Contains(out, `"outcome":"issued"`) || !strings.Contains(out, `"outcome":"invalid_token"`) {
+		t.Fatalf("expected audit lines for issued and refused tokens, got:\n%s", out)
+	}
+	secrets := append([]string{
+		conformance.GatewaySecretKey,
+		conformance.FakeSecretAccessKey,
+		conformance.FakeSessionToken,
+		string(env.IdP.HMACSecret),
+	}, sent...)
+	for _, s := range secrets {
+		// A JWT's signature part alone must not appear either.
+		parts := strings.Split(s, ".")
+		probe := parts[len(parts)-1]
+		if len(probe) < 8 {
+			probe = s
+		}
+		if strings.Contains(out, probe) {
+			t.Errorf("log output holds a secret or token fragment %.12q…", probe)
+		}
+	}
+	if !strings.Contains(out, conformance.FakeAccessKeyID) {
+		t.Errorf("audit lines should name the AccessKeyId issued")
+	}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,213 @@
+package core
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// StatsKeySet is a KeySet that counts its fetches. Every KeySet NewKeySet
+// returns is one; a host reads it with a type assertion. The counts belong to
+// the shared source (see NewKeySet), so every router that uses one source
+// reports the same numbers.
+type StatsKeySet interface {
+	KeySet
+	// Stats returns how many fetches (file reads, discovery and JWKS
+	// requests) were started and how many of them failed.
+	Stats() (fetches, failures uint64)
+}
+
+// NewKeySet builds the key set that cfg asks for:
+//   - jwks_url: a RemoteKeySet;
+//   - jwks_file: a FileKeySet;
+//   - issuer alone: a DiscoveryKeySet (unless the algorithm allow-list holds
+//     only HS* algorithms);
+//   - hmac_secret: a StaticKeySet of the secret, alone or combined with one
+//     of the above so that HS* tokens get the secret and only the secret, and
+//     every other alg only the asymmetric source.
+//
+// Nothing is fetched or read here except ca_file. Remote, discovery and file
+// sources are shared process-wide by their settings, so the many instances a
+// host builds (Traefik: one per router, again on every reload) fetch once.
+func NewKeySet(cfg JWTConfig) (KeySet, error) {
+	if cfg.JWKSURL != "" && cfg.JWKSFile != "" {
+		return nil, &ConfigError{Option: "jwks_url", Reason: "give jwks_url or jwks_file, not both"}
+	}
+	opts := RemoteOptions{
+		RefreshCooldown: cfg.RefreshCooldown,
+		FetchTimeout:    cfg.FetchTimeout,
+	}.withDefaults()
+	tlsCfg, err := newKeyTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
+	remoteKey := tlsCfg.key + "\x00" + opts.RefreshCooldown.String() + "\x00" + opts.FetchTimeout.String()
+
+	var asym StatsKeySet
+	switch {
+	case cfg.JWKSURL != "":
+		if err := checkKeyURL(cfg.JWKSURL); err != nil {
+			return nil, &ConfigError{Option: "jwks_url", Reason: err.Error()}
+		}
+		u := cfg.JWKSURL
+		asym = sharedKeySet("jwks\x00"+u+"\x00"+remoteKey, func() StatsKeySet {
+			o := opts
+			o.Client = tlsCfg.client()
+			return NewRemoteKeySet(u, o)
+		})
+	case cfg.JWKSFile != "":
+		path := filepath.Clean(cfg.JWKSFile)
+		asym = sharedKeySet("file\x00"+path, func() StatsKeySet {
+			return NewFileKeySet(path)
+		})
+	case cfg.Issuer != "" && wantsAsymmetric(cfg.Algorithms):
+		if err := checkKeyURL(cfg.Issuer); err != nil {
+			return nil, &ConfigError{Option: "issuer", Reason: "used for OIDC discovery: " + err.Error()}
+		}
+		issuer := cfg.Issuer
+		asym = sharedKeySet("discovery\x00"+issuer+"\x00"+remoteKey, func() StatsKeySet {
+			o := opts
+			o.Client = tlsCfg.client()
+			return NewDiscoveryKeySet(issuer, o)
+		})
+	}
+
+	if cfg.HMACSecret == "" {
+		if asym == nil {
+			return nil, &ConfigError{Option: "jwt", Reason: "needs issuer (OIDC discovery), jwks_url, jwks_file or an HMAC secret"}
+		}
+		return asym, nil
+	}
+	secret, err := NewStaticKeySet([]byte(cfg.HMACSecret))
+	if err != nil {
+		return nil, &ConfigError{Option: "hmac_secret", Reason: err.Error()}
+	}
+	if asym == nil {
+		return secret, nil
+	}
+	return &hmacSplitKeySet{hmac: secret, asym: asym}, nil
+}
+
+// wantsAsymmetric reports whether the allow-list (empty: the defaults) holds
+// an algorithm other than HS*.
+func wantsAsymmetric(algs []string) bool {
+	if len(algs) == 0 {
+		return true
+	}
+	for _, alg := range algs {
+		if !isHMACAlg(alg) {
+			return true
+		}
+	}
+	return false
+}
+
+// hmacSplitKeySet sends HS* to the HMAC secret and every other alg to the
+// asymmetric source, so neither ever sees the other's algorithms.
+type hmacSplitKeySet struct {
+	hmac *StaticKeySet
+	asym StatsKeySet
+}
+
+func (s *hmacSplitKeySet) Keys(ctx context.Context, kid, alg string) ([]any, error) {
+	if isHMACAlg(alg) {
+		return s.hmac.Keys(ctx, kid, alg)
+	}
+	return s.asym.Keys(ctx, kid, alg)
+}
+
+func (s *hmacSplitKeySet) Stats() (fetches, failures uint64) {
+	return s.asym.Stats()
+}
+
+// keyTLS is the TLS setting of key URLs: the registry key part that tells
+// two settings apart, and the client built from it on demand.
+type keyTLS struct {
+	key      string
+	insecure bool
+	caPEM    []byte
+}
+
+// newKeyTLS reads ca_file (checking that it holds certificates) and keys the
+// setting by the file's content, so a CA bundle rotated under the same path
+// gets a fresh client after a reload.
+func newKeyTLS(cfg JWTConfig) (keyTLS, error) {
+	t := keyTLS{insecure: cfg.InsecureSkipVerify}
+	if cfg.CAFile != "" {
+		pemData, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return keyTLS{}, &ConfigError{Option: "ca_file", Reason: fmt.Sprintf("cannot read %s: %v", cfg.CAFile, err)}
+		}
+		if !x509.NewCertPool().AppendCertsFromPEM(pemData) {
+			return keyTLS{}, &ConfigError{Option: "ca_file", Reason: fmt.Sprintf("%s holds no PEM certificate", cfg.CAFile)}
+		}
+		t.caPEM = pemData
+	}
+	sum := sha256.Sum256(t.caPEM)
+	t.key = hex.EncodeToString(sum[:]) + "\x00" + strconv.FormatBool(t.insecure)
+	return t, nil
+}
+
+// client builds the http.Client for key URLs: TLS verification on, the CA
+// bundle added to the system roots, proxies from the environment.
+func (t keyTLS) client() *http.Client {
+	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
+	if t.insecure {
+		tlsConfig.InsecureSkipVerify = true // #nosec G402 -- operator's explicit insecure_skip_verify
+	}
+	if len(t.caPEM) > 0 {
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		pool.AppendCertsFromPEM(t.caPEM)
+		tlsConfig.RootCAs = pool
+	}
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		TLSClientConfig:       tlsConfig,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          10,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}}
+}
+
+// The registry of shared key sources. Entries are never closed (they own no
+// goroutine); past maxSharedKeySets the oldest entry is forgotten, which
+// only stops it being shared.
+const maxSharedKeySets = 256
+
+var (
+	sharedKeySetsMu    sync.Mutex
+	sharedKeySets      = map[string]StatsKeySet{}
+	sharedKeySetsOrder []string
+)
+
+// sharedKeySet returns the source registered under key, building and
+// registering it first if there is none.
+func sharedKeySet(key string, build func() StatsKeySet) StatsKeySet {
+	sharedKeySetsMu.Lock()
+	defer sharedKeySetsMu.Unlock()
+	if ks, ok := sharedKeySets[key]; ok {
+		return ks
+	}
+	ks := build()
+	if len(sharedKeySetsOrder) >= maxSharedKeySets {
+		delete(sharedKeySets, sharedKeySetsOrder[0])
+		sharedKeySetsOrder = sharedKeySetsOrder[1:]
+	}
+	sharedKeySets[key] = ks
+	sharedKeySetsOrder = append(sharedKeySetsOrder, key)
+	return ks
+}

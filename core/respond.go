@@ -1,0 +1,109 @@
+package core
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Header values fixed by the contract.
+const (
+	challengeNoBearer     = `Bearer realm="sts"`
+	challengeInvalidToken = `Bearer realm="sts", error="invalid_token"`
+	allowToken            = "PUT"
+	allowHealthz          = "GET, HEAD"
+)
+
+// problem is an RFC 9457 problem document, fields in the reference
+// service's order.
+type problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+}
+
+type tokenDocument struct {
+	Credentials tokenCredentials `json:"Credentials"`
+}
+
+type tokenCredentials struct {
+	EndpointURL     string `json:"EndpointURL"`
+	AccessKeyID     string `json:"AccessKeyId"`
+	SecretAccessKey string `json:"SecretAccessKey"`
+	SessionToken    string `json:"SessionToken"`
+	Expiration      string `json:"Expiration"`
+}
+
+type healthDocument struct {
+	Status string `json:"Status"`
+}
+
+func writeProblem(w http.ResponseWriter, r *http.Request, e *Error, allow string) {
+	status := e.Kind.Status()
+	h := w.Header()
+	switch e.Kind {
+	case KindNoBearer:
+		h.Set("WWW-Authenticate", challengeNoBearer)
+	case KindInvalidToken:
+		h.Set("WWW-Authenticate", challengeInvalidToken)
+	case KindMethodNotAllowed:
+		h.Set("Allow", allow)
+	}
+	h.Set("Cache-Control", "no-store")
+	writeJSON(w, r, status, "application/problem+json", problem{
+		Type:   "about:blank",
+		Title:  http.StatusText(status),
+		Status: status,
+		Detail: e.Detail,
+	})
+}
+
+func writeToken(w http.ResponseWriter, r *http.Request, endpointURL string, c Credentials) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	writeJSON(w, r, http.StatusCreated, "application/json", tokenDocument{Credentials: tokenCredentials{
+		EndpointURL:     endpointURL,
+		AccessKeyID:     c.AccessKeyID,
+		SecretAccessKey: c.SecretAccessKey,
+		SessionToken:    c.SessionToken,
+		Expiration:      FormatExpiration(c.Expiration),
+	}})
+}
+
+func writeHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, r, http.StatusOK, "application/json", healthDocument{Status: "ok"})
+}
+
+// writeJSON sets Content-Length itself so that every host answers with the
+// same headers, and leaves the body out for HEAD.
+func writeJSON(w http.ResponseWriter, r *http.Request, status int, contentType string, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status, body = http.StatusInternalServerError, []byte(`{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"encoding failed"}`)
+	}
+	body = append(body, '\n')
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+// FormatExpiration writes t in UTC exactly as Python's datetime.isoformat()
+// writes an aware UTC time: "+00:00", and six fractional digits only when
+// there is a fraction of a second.
+func FormatExpiration(t time.Time) string {
+	t = t.UTC()
+	s := t.Format("2006-01-02T15:04:05")
+	if us := t.Nanosecond() / 1000; us != 0 {
+		frac := strconv.Itoa(1000000 + us)
+		s += "." + frac[1:]
+	}
+	return s + "+00:00"
+}

@@ -1,0 +1,56 @@
+package core
+
+// Session names appear in the STS audit trail (RoleSessionName), so they name
+// the person. AWS allows [\w+=,.@-]{2,64}.
+const (
+	minSessionName      = 2
+	maxSessionName      = 64
+	fallbackSessionName = "stsgate"
+)
+
+// sessionName takes the first of the configured claims that yields a usable
+// name, sanitised; other characters become '-'.
+func sessionName(claims Claims, names []string) string {
+	for _, name := range names {
+		v, ok := claims.String(name)
+		if !ok {
+			continue
+		}
+		if s := sanitizeSessionName(v); len(s) >= minSessionName {
+			return s
+		}
+	}
+	return fallbackSessionName
+}
+
+func sanitizeSessionName(v string) string {
+	out := make([]byte, 0, len(v))
+	for i := 0; i < len(v) && len(out) < maxSessionName; i++ {
+		c := v[i]
+		if isSessionNameByte(c) {
+			out = append(out, c)
+			continue
+		}
+		if c >= 0x80 {
+			// Skip the rest of a multi-byte rune; one '-' stands for it.
+			for i+1 < len(v) && v[i+1]&0xC0 == 0x80 {
+				i++
+			}
+		}
+		out = append(out, '-')
+	}
+	return string(out)
+}
+
+func isSessionNameByte(c byte) bool {
+	// One condition, not a "case a, b, c:" list: yaegi v0.16.1 (Traefik)
+	// evaluates only the first expression of a tagless switch's case list.
+	if (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') {
+		return true
+	}
+	switch c {
+	case '_', '+', '=', ',', '.', '@', '-':
+		return true
+	}
+	return false
+}

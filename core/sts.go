@@ -1,0 +1,61 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// STS is the narrow seam the issuer calls. The standard-library client in
+// stsclient.go implements it (and is what Traefik interprets); the Caddy build
+// plugs in aws-sdk-go-v2 instead.
+//
+// Implementations classify failures as *Error: KindSTSRejected for an STS
+// error answer, KindSTSBadAnswer for an unreachable STS or an answer that is
+// not an STS document, KindSTSTimeout when ctx's deadline passed, and
+// KindGatewayCredentials when the gateway's own keys cannot be had.
+type STS interface {
+	AssumeRole(ctx context.Context, in AssumeRoleInput) (Credentials, error)
+	AssumeRoleWithWebIdentity(ctx context.Context, in WebIdentityInput) (Credentials, error)
+}
+
+// AssumeRoleInput is one AssumeRole call.
+type AssumeRoleInput struct {
+	RoleARN     string
+	SessionName string
+	// Policy is an optional session policy JSON document.
+	Policy   string
+	Duration time.Duration
+}
+
+// WebIdentityInput is one AssumeRoleWithWebIdentity call.
+type WebIdentityInput struct {
+	// RoleARN may be empty for an STS that maps roles from claims (MinIO).
+	RoleARN     string
+	SessionName string
+	Policy      string
+	Duration    time.Duration
+	// Token is the caller's JWT, forwarded as WebIdentityToken.
+	Token string
+}
+
+// Credentials are the temporary keys STS returned.
+type Credentials struct {
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+	Expiration      time.Time
+}
+
+// AccessKeys are the gateway's own keys, used to sign AssumeRole.
+type AccessKeys struct {
+	AccessKeyID     string
+	SecretAccessKey string
+	// SessionToken is set when the gateway's own keys are temporary.
+	SessionToken string
+}
+
+// CredentialSource yields the gateway's current keys. Implementations return
+// a KindGatewayCredentials *Error when they cannot.
+type CredentialSource interface {
+	AccessKeys(ctx context.Context) (AccessKeys, error)
+}

@@ -1,0 +1,53 @@
+package core
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Every STS client (the standard-library one here, the Caddy build's
+// aws-sdk-go-v2 one) builds its refusals with these constructors, so that
+// both builds answer with byte-for-byte the same problem documents.
+
+// maxSTSMessage bounds how much of an STS error message reaches the caller.
+const maxSTSMessage = 200
+
+// STSRejected is an STS error answer (an error document or status).
+func STSRejected(code, message string, cause error) *Error {
+	detail := "STS refused the request"
+	if code != "" {
+		detail += ": " + code
+	}
+	if message = strings.TrimSpace(message); message != "" {
+		if len(message) > maxSTSMessage {
+			cut := maxSTSMessage
+			for cut > 0 && !utf8.RuneStart(message[cut]) {
+				cut--
+			}
+			message = message[:cut] + "…"
+		}
+		detail += ": " + message
+	}
+	return &Error{Kind: KindSTSRejected, Detail: detail, Err: cause}
+}
+
+// STSBadAnswer is an answer that is not an STS document.
+func STSBadAnswer(cause error) *Error {
+	return &Error{Kind: KindSTSBadAnswer, Detail: "STS answered with something that is not an STS answer", Err: cause}
+}
+
+// STSUnreachable is an STS that could not be connected to.
+func STSUnreachable(cause error) *Error {
+	return &Error{Kind: KindSTSBadAnswer, Detail: "STS is unreachable", Err: cause}
+}
+
+// STSTimeout is an STS that did not answer within the configured timeout.
+func STSTimeout(timeout time.Duration, cause error) *Error {
+	return &Error{Kind: KindSTSTimeout, Detail: "STS did not answer within " + timeout.String(), Err: cause}
+}
+
+// GatewayCredentialsUnavailable is the gateway's own keys missing or unreadable.
+func GatewayCredentialsUnavailable(cause error) *Error {
+	return &Error{Kind: KindGatewayCredentials, Detail: "gateway credentials are unavailable", Err: cause}
+}

@@ -1,0 +1,278 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"math/rand"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	stsAPIVersion    = "2011-06-15"
+	stsContentType   = "application/x-www-form-urlencoded; charset=utf-8"
+	stsUserAgent     = "stsgate"
+	stsRetryBase     = 100 * time.Millisecond
+	stsRetryMaxDelay = time.Second
+)
+
+// STSClient calls the STS Query API with the standard library. It implements
+// STS, and is safe for concurrent use; build one per configuration and keep
+// it: it holds the connection pool.
+type STSClient struct {
+	endpoint string
+	region   string
+	timeout  time.Duration
+	retries  int
+	creds    CredentialSource
+	client   *http.Client
+
+	// now is the signing clock; tests fix it.
+	now func() time.Time
+	// retryBase is the first retry's delay before jitter; tests shorten it.
+	retryBase time.Duration
+}
+
+// NewSTSClient builds an STS client for cfg. creds signs AssumeRole and may be
+// nil, in which case AssumeRole fails with KindGatewayCredentials while
+// AssumeRoleWithWebIdentity, which is unsigned, works. An empty Endpoint or
+// Region takes its default, a zero Timeout too; a negative Retries means none
+// (zero is also none: the default of 2 comes with DefaultConfig).
+func NewSTSClient(cfg STSConfig, creds CredentialSource) (*STSClient, error) {
+	endpoint := cfg.Endpoint
+	if endpoint == "" {
+		endpoint = DefaultSTSEndpoint
+	}
+	if err := checkURL(endpoint); err != nil {
+		return nil, &ConfigError{Option: "sts_endpoint", Reason: err.Error()}
+	}
+	region := cfg.Region
+	if region == "" {
+		region = DefaultRegion
+	}
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = DefaultSTSTimeout
+	}
+	retries := cfg.Retries
+	if retries < 0 {
+		retries = 0
+	}
+
+	tlsConfig := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		InsecureSkipVerify: cfg.InsecureSkipVerify,
+	}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, &ConfigError{Option: "ca_file", Reason: "cannot read it: " + err.Error()}
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, &ConfigError{Option: "ca_file", Reason: cfg.CAFile + " holds no PEM certificate"}
+		}
+		tlsConfig.RootCAs = pool
+	}
+
+	var transport *http.Transport
+	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		transport = dt.Clone()
+	} else {
+		transport = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
+	}
+	transport.TLSClientConfig = tlsConfig
+	transport.MaxIdleConns = 256
+	transport.MaxIdleConnsPerHost = 64
+	transport.IdleConnTimeout = 90 * time.Second
+	transport.TLSHandshakeTimeout = timeout
+	transport.ExpectContinueTimeout = time.Second
+
+	return &STSClient{
+		endpoint: endpoint,
+		region:   region,
+		timeout:  timeout,
+		retries:  retries,
+		creds:    creds,
+		client: &http.Client{
+			Transport: transport,
+			// A redirect would re-send the signed request or the caller's
+			// token to another place: show it as a bad answer instead.
+			CheckRedirect: func(req *http.Request, via []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		now:       time.Now,
+		retryBase: stsRetryBase,
+	}, nil
+}
+
+// AssumeRole calls AssumeRole, signed with the gateway's own keys.
+func (c *STSClient) AssumeRole(ctx context.Context, in AssumeRoleInput) (Credentials, error) {
+	if c.creds == nil {
+		return Credentials{}, GatewayCredentialsUnavailable(fmt.Errorf("no access key is configured to sign AssumeRole"))
+	}
+	form := stsForm("AssumeRole", in.RoleARN, in.SessionName, in.Duration, in.Policy)
+	return c.call(ctx, form, true, []string{in.Policy})
+}
+
+// AssumeRoleWithWebIdentity calls AssumeRoleWithWebIdentity, unsigned, with
+// the caller's token.
+func (c *STSClient) AssumeRoleWithWebIdentity(ctx context.Context, in WebIdentityInput) (Credentials, error) {
+	form := stsForm("AssumeRoleWithWebIdentity", in.RoleARN, in.SessionName, in.Duration, in.Policy) +
+		"&WebIdentityToken=" + url.QueryEscape(in.Token)
+	return c.call(ctx, form, false, []string{in.Token, in.Policy})
+}
+
+// stsForm is the form body shared by both actions.
+func stsForm(action, roleARN, sessionName string, duration time.Duration, policy string) string {
+	var b strings.Builder
+	b.WriteString("Action=")
+	b.WriteString(action)
+	b.WriteString("&Version=")
+	b.WriteString(stsAPIVersion)
+	if roleARN != "" {
+		b.WriteString("&RoleArn=")
+		b.WriteString(url.QueryEscape(roleARN))
+	}
+	b.WriteString("&RoleSessionName=")
+	b.WriteString(url.QueryEscape(sessionName))
+	if secs := int64(duration / time.Second); secs > 0 {
+		b.WriteString("&DurationSeconds=")
+		b.WriteString(strconv.FormatInt(secs, 10))
+	}
+	if policy != "" {
+		b.WriteString("&Policy=")
+		b.WriteString(url.QueryEscape(policy))
+	}
+	return b.String()
+}
+
+// call makes the STS call, retrying connection failures and 5xx answers
+// while the whole call stays within c.timeout.
+func (c *STSClient) call(parent context.Context, form string, signed bool, redact []string) (Credentials, error) {
+	ctx, cancel := context.WithTimeout(parent, c.timeout)
+	defer cancel()
+
+	var keys AccessKeys
+	if signed {
+		k, err := c.creds.AccessKeys(ctx)
+		if err != nil {
+			if e, ok := asError(err); ok {
+				return Credentials{}, e
+			}
+			return Credentials{}, GatewayCredentialsUnavailable(err)
+		}
+		if k.AccessKeyID == "" || k.SecretAccessKey == "" {
+			return Credentials{}, GatewayCredentialsUnavailable(fmt.Errorf("the credential source gave an empty key"))
+		}
+		keys = k
+	}
+
+	body := []byte(form)
+	for attempt := 0; ; attempt++ {
+		creds, retry, transport, err := c.attempt(ctx, body, signed, keys, redact)
+		if err == nil {
+			return creds, nil
+		}
+		if transport && ctx.Err() != nil {
+			return Credentials{}, c.contextError(parent, ctx, err)
+		}
+		if !retry || attempt >= c.retries {
+			return Credentials{}, err
+		}
+		wait := c.backoff(attempt)
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+			// Waiting would only turn this answer into a timeout.
+			return Credentials{}, err
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return Credentials{}, c.contextError(parent, ctx, err)
+		case <-timer.C:
+		}
+	}
+}
+
+// attempt makes one request. retry says whether the failure may be retried,
+// transport whether it happened below HTTP (so that ctx may be its cause).
+func (c *STSClient) attempt(ctx context.Context, body []byte, signed bool, keys AccessKeys, redact []string) (Credentials, bool, bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return Credentials{}, false, false, STSBadAnswer(err)
+	}
+	req.Header.Set("Content-Type", stsContentType)
+	if signed {
+		if err := SignSTSRequest(req, body, keys, c.region, c.now()); err != nil {
+			return Credentials{}, false, false, GatewayCredentialsUnavailable(err)
+		}
+	}
+	// Set after signing: the signer leaves User-Agent out anyway.
+	req.Header.Set("User-Agent", stsUserAgent)
+
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return Credentials{}, true, true, STSUnreachable(err)
+	}
+	answer, err := readSTSAnswer(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		if e, ok := asError(err); ok {
+			return Credentials{}, false, false, e
+		}
+		return Credentials{}, true, true, STSUnreachable(err)
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
+		return Credentials{}, false, false, STSBadAnswer(fmt.Errorf("STS answered HTTP %d, a redirect", resp.StatusCode))
+	}
+	creds, err := parseSTSAnswer(resp.StatusCode, answer, redact)
+	if err != nil {
+		return Credentials{}, resp.StatusCode >= 500, false, err
+	}
+	return creds, false, false, nil
+}
+
+// contextError classifies a failure once ctx is done: a bad answer when the
+// caller went away, else the timeout (ours, or an earlier one of the caller's).
+func (c *STSClient) contextError(parent, ctx context.Context, cause error) *Error {
+	if parent.Err() == context.Canceled {
+		return STSBadAnswer(fmt.Errorf("the STS call was cancelled: %v", stsCause(cause)))
+	}
+	return STSTimeout(c.timeout, stsCause(cause))
+}
+
+// stsCause unwraps one level of *Error so that a timeout's cause reads as the
+// transport's own error.
+func stsCause(err error) error {
+	if e, ok := err.(*Error); ok && e.Err != nil {
+		return e.Err
+	}
+	return err
+}
+
+// backoff is the jittered delay before retry number attempt+1: half to all
+// of retryBase doubled per attempt, at most stsRetryMaxDelay.
+func (c *STSClient) backoff(attempt int) time.Duration {
+	d := c.retryBase
+	for i := 0; i < attempt && d < stsRetryMaxDelay; i++ {
+		d *= 2
+	}
+	if d > stsRetryMaxDelay {
+		d = stsRetryMaxDelay
+	}
+	if d <= 1 {
+		return d
+	}
+	half := d / 2
+	return half + time.Duration(rand.Int63n(int64(half)+1))
+}

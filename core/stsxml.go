@@ -1,0 +1,233 @@
+package core
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// maxSTSAnswer bounds what is read of an STS answer; real ones are ~2 KiB.
+const maxSTSAnswer = 1 << 20
+
+// The STS Query API answers, matched by local name only: AWS and MinIO put
+// them in the https://sts.amazonaws.com/doc/2011-06-15/ namespace, Ceph RGW
+// in none.
+
+type stsCredentialsXML struct {
+	AccessKeyID     string `xml:"AccessKeyId"`
+	SecretAccessKey string `xml:"SecretAccessKey"`
+	SessionToken    string `xml:"SessionToken"`
+	Expiration      string `xml:"Expiration"`
+}
+
+type stsResultXML struct {
+	Credentials stsCredentialsXML `xml:"Credentials"`
+}
+
+// stsResponseXML is AssumeRoleResponse and AssumeRoleWithWebIdentityResponse.
+type stsResponseXML struct {
+	AssumeRole  stsResultXML `xml:"AssumeRoleResult"`
+	WebIdentity stsResultXML `xml:"AssumeRoleWithWebIdentityResult"`
+}
+
+// stsErrorXML is the Error element of an ErrorResponse, or a bare S3-style
+// Error document.
+type stsErrorXML struct {
+	Type      string `xml:"Type"`
+	Code      string `xml:"Code"`
+	Message   string `xml:"Message"`
+	RequestID string `xml:"RequestId"`
+}
+
+type stsErrorResponseXML struct {
+	Error     stsErrorXML `xml:"Error"`
+	RequestID string      `xml:"RequestId"`
+}
+
+// readSTSAnswer reads at most maxSTSAnswer bytes of an answer. A longer one
+// is a KindSTSBadAnswer *Error; a read failure is returned as it is.
+func readSTSAnswer(r io.Reader) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r, maxSTSAnswer+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > maxSTSAnswer {
+		return nil, STSBadAnswer(fmt.Errorf("the STS answer is larger than %d bytes", maxSTSAnswer))
+	}
+	return body, nil
+}
+
+// parseAssumeRoleResponse reads the credentials out of a successful
+// AssumeRole or AssumeRoleWithWebIdentity answer.
+func parseAssumeRoleResponse(body []byte) (Credentials, error) {
+	return parseSTSAnswer(200, body, nil)
+}
+
+// parseSTSAnswer classifies an STS answer of the given HTTP status: the
+// credentials of a success document, a KindSTSRejected *Error for an error
+// document (whatever the status), and a KindSTSBadAnswer *Error for anything
+// else. redact lists request values (token, policy) that must not reach a
+// Detail even if the STS echoed them.
+func parseSTSAnswer(status int, body []byte, redact []string) (Credentials, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return Credentials{}, stsBadAnswer(status, "is empty", nil)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(body))
+	var start xml.StartElement
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return Credentials{}, stsBadAnswer(status, "is not XML", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			start = se
+			break
+		}
+	}
+	switch start.Name.Local {
+	case "AssumeRoleResponse", "AssumeRoleWithWebIdentityResponse":
+		if status < 200 || status > 299 {
+			return Credentials{}, stsBadAnswer(status, "holds credentials with a failure status", nil)
+		}
+		var doc stsResponseXML
+		if err := dec.DecodeElement(&doc, &start); err != nil {
+			return Credentials{}, stsBadAnswer(status, "is not well-formed XML", err)
+		}
+		c, other := doc.AssumeRole.Credentials, doc.WebIdentity.Credentials
+		if start.Name.Local == "AssumeRoleWithWebIdentityResponse" {
+			c, other = other, c
+		}
+		if c.AccessKeyID == "" && c.SecretAccessKey == "" && c.SessionToken == "" {
+			c = other
+		}
+		return stsCredentials(status, c)
+	case "ErrorResponse":
+		var doc stsErrorResponseXML
+		if err := dec.DecodeElement(&doc, &start); err != nil {
+			return Credentials{}, stsBadAnswer(status, "is not well-formed XML", err)
+		}
+		if doc.Error.RequestID == "" {
+			doc.Error.RequestID = doc.RequestID
+		}
+		return Credentials{}, stsRejected(status, doc.Error, redact)
+	case "Error":
+		var doc stsErrorXML
+		if err := dec.DecodeElement(&doc, &start); err != nil {
+			return Credentials{}, stsBadAnswer(status, "is not well-formed XML", err)
+		}
+		return Credentials{}, stsRejected(status, doc, redact)
+	}
+	return Credentials{}, stsBadAnswer(status, "is not an STS document", fmt.Errorf("root element <%s>", truncateText(start.Name.Local, 64)))
+}
+
+func stsCredentials(status int, c stsCredentialsXML) (Credentials, error) {
+	// Keys and tokens are base64 or JWTs: whitespace in them is layout
+	// (AWS's own examples wrap the token).
+	out := Credentials{
+		AccessKeyID:     stripSpace(c.AccessKeyID),
+		SecretAccessKey: stripSpace(c.SecretAccessKey),
+		SessionToken:    stripSpace(c.SessionToken),
+	}
+	missing := ""
+	switch {
+	case out.AccessKeyID == "":
+		missing = "AccessKeyId"
+	case out.SecretAccessKey == "":
+		missing = "SecretAccessKey"
+	case out.SessionToken == "":
+		missing = "SessionToken"
+	case strings.TrimSpace(c.Expiration) == "":
+		missing = "Expiration"
+	}
+	if missing != "" {
+		return Credentials{}, stsBadAnswer(status, "has no "+missing, nil)
+	}
+	exp, err := parseSTSTime(c.Expiration)
+	if err != nil {
+		return Credentials{}, stsBadAnswer(status, "has an unreadable Expiration", err)
+	}
+	out.Expiration = exp
+	return out, nil
+}
+
+func stripSpace(s string) string {
+	return strings.Join(strings.Fields(s), "")
+}
+
+// parseSTSTime reads an RFC 3339 time with or without fractional seconds
+// (AWS: .359Z, Ceph RGW: nanoseconds, MinIO: none); a time without a zone
+// is taken as UTC.
+func parseSTSTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err == nil {
+		return t.UTC(), nil
+	}
+	if t2, err2 := time.Parse("2006-01-02T15:04:05.999999999", s); err2 == nil {
+		return t2.UTC(), nil
+	}
+	return time.Time{}, err
+}
+
+func stsBadAnswer(status int, what string, cause error) *Error {
+	err := fmt.Errorf("STS answered HTTP %d: the answer %s", status, what)
+	if cause != nil {
+		err = fmt.Errorf("STS answered HTTP %d: the answer %s: %v", status, what, cause)
+	}
+	return STSBadAnswer(err)
+}
+
+// stsRejected builds the KindSTSRejected *Error of an STS error document
+// (Detail "STS refused the request: Code: Message", see STSRejected), the
+// message cleaned of control characters, stripped of the redact values and
+// cut to maxSTSMessage bytes.
+func stsRejected(status int, e stsErrorXML, redact []string) *Error {
+	code := truncateText(cleanSTSText(e.Code, redact), 64)
+	msg := truncateText(cleanSTSText(e.Message, redact), maxSTSMessage)
+	cause := fmt.Sprintf("STS answered HTTP %d", status)
+	if t := truncateText(cleanSTSText(e.Type, redact), 32); t != "" {
+		cause += ", type " + t
+	}
+	if id := truncateText(cleanSTSText(e.RequestID, redact), 128); id != "" {
+		cause += ", request id " + id
+	}
+	return STSRejected(code, msg, fmt.Errorf("%s", cause))
+}
+
+// cleanSTSText turns control characters into spaces, collapses whitespace
+// and removes every redact value of 8 bytes or more.
+func cleanSTSText(s string, redact []string) string {
+	for _, r := range redact {
+		if len(r) >= 8 && strings.Contains(s, r) {
+			s = strings.Replace(s, r, "[redacted]", -1)
+		}
+	}
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// truncateText cuts s to at most n bytes, on a character boundary, marking
+// the cut with "…" (counted in the n).
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const ellipsis = "…"
+	cut := n - len(ellipsis)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	if cut < 0 {
+		cut = 0
+	}
+	return s[:cut] + ellipsis
+}
