@@ -12,8 +12,10 @@ func bearerToken(r *http.Request) (string, *Error) {
 	if auth == "" {
 		return "", &Error{Kind: KindNoBearer, Detail: "missing bearer token"}
 	}
-	scheme, token, found := strings.Cut(auth, " ")
-	if !found || !strings.EqualFold(scheme, "Bearer") {
+	// A header of the scheme alone is a Bearer header without a token: HTTP
+	// servers trim trailing whitespace, so "Bearer " arrives as "Bearer".
+	scheme, token, _ := strings.Cut(auth, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
 		return "", &Error{Kind: KindNoBearer, Detail: "authorization scheme must be Bearer"}
 	}
 	token = strings.TrimSpace(token)

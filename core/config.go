@@ -3,7 +3,6 @@ package core
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 )
@@ -32,6 +31,7 @@ const (
 	DefaultRefreshCooldown = time.Minute
 	DefaultFetchTimeout    = 10 * time.Second
 	DefaultMaxTokenBytes   = 16 << 10
+	minHMACSecret          = 32
 )
 
 // DefaultSessionNameClaims are tried in order for the RoleSessionName.
@@ -107,8 +107,8 @@ type STSConfig struct {
 	InsecureSkipVerify bool `json:"insecure_skip_verify,omitempty"`
 	// Timeout bounds a whole STS call, retries included. Default: 10s.
 	Timeout time.Duration `json:"timeout,omitempty"`
-	// Retries is how many times a connection error or 5xx is retried.
-	// Default: 2. Negative disables retries.
+	// Retries is how many times a connection error or 5xx answer is retried
+	// within Timeout. Default: 2 (set by DefaultConfig); 0 or negative: none.
 	Retries int `json:"retries,omitempty"`
 }
 
@@ -227,7 +227,7 @@ func (c Config) Validate() error {
 	if c.EndpointURL == "" {
 		return configError("endpoint_url", "required: the S3 endpoint handed to clients")
 	}
-	if err := checkURL(c.EndpointURL); err != nil {
+	if err := checkKeyURL(c.EndpointURL); err != nil {
 		return configError("endpoint_url", err.Error())
 	}
 	switch c.Mode {
@@ -269,7 +269,7 @@ func (c Config) Validate() error {
 			return configError("cache", fmt.Sprintf("must be shorter than duration (%s)", c.Duration))
 		}
 	}
-	if err := checkURL(c.STS.Endpoint); err != nil {
+	if err := checkKeyURL(c.STS.Endpoint); err != nil {
 		return configError("sts_endpoint", err.Error())
 	}
 	if c.STS.Timeout < 0 {
@@ -310,12 +310,15 @@ func (j JWTConfig) validate() error {
 		return configError("jwks_url", "give jwks_url or jwks_file, not both")
 	}
 	if j.JWKSURL != "" {
-		if err := checkURL(j.JWKSURL); err != nil {
+		if err := checkKeyURL(j.JWKSURL); err != nil {
 			return configError("jwks_url", err.Error())
 		}
 	}
-	if j.Issuer != "" && j.JWKSURL == "" && j.JWKSFile == "" {
-		if err := checkURL(j.Issuer); err != nil {
+	if j.HMACSecret != "" && len(j.HMACSecret) < minHMACSecret {
+		return configError("hmac_secret", fmt.Sprintf("must be at least %d bytes (RFC 7518: a key as long as the hash)", minHMACSecret))
+	}
+	if j.Issuer != "" && j.JWKSURL == "" && j.JWKSFile == "" && wantsAsymmetric(j.Algorithms) {
+		if err := checkKeyURL(j.Issuer); err != nil {
 			return configError("issuer", "used for OIDC discovery: "+err.Error())
 		}
 	}
@@ -323,7 +326,7 @@ func (j JWTConfig) validate() error {
 		switch {
 		case strings.EqualFold(alg, "none"):
 			return configError("algorithms", `"none" is never accepted`)
-		case isHMAC(alg):
+		case isHMACAlg(alg):
 			if j.HMACSecret == "" {
 				return configError("algorithms", alg+" needs an HMAC secret")
 			}
@@ -343,33 +346,13 @@ func (j JWTConfig) validate() error {
 	return nil
 }
 
-func isHMAC(alg string) bool {
-	for _, a := range HMACAlgorithms {
-		if a == alg {
-			return true
-		}
-	}
-	return false
-}
-
 func isKnownAlgorithm(alg string) bool {
 	for _, a := range DefaultAlgorithms {
 		if a == alg {
 			return true
 		}
 	}
-	return isHMAC(alg)
-}
-
-func checkURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("not a URL: %q", raw)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("must be an http or https URL, not %q", raw)
-	}
-	return nil
+	return isHMACAlg(alg)
 }
 
 // ConfigError names the option that is wrong.

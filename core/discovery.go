@@ -83,10 +83,13 @@ func (d *DiscoveryKeySet) Keys(ctx context.Context, kid, alg string) ([]any, err
 			select {
 			case <-f.done:
 				joined = !f.abandoned
-				continue
 			case <-ctx.Done():
 				return nil, keysWaitEnded(ctx, d.display)
 			}
+			// After the select, not inside its case: yaegi v0.16.1
+			// (Traefik) ignores a continue written directly in a select
+			// case and runs on past the select.
+			continue
 		}
 
 		f := &keyFlight{done: make(chan struct{})}

@@ -9,8 +9,11 @@ import "net/http"
 type Kind int
 
 const (
+	// The zero Kind is no kind. (Not "iota + 1": under yaegi v0.16.1
+	// constants declared that way compare unequal to themselves.)
+	_ Kind = iota
 	// KindNoBearer: no Authorization header, or not the Bearer scheme.
-	KindNoBearer Kind = iota + 1
+	KindNoBearer
 	// KindInvalidToken: the bearer token failed a check.
 	KindInvalidToken
 	// KindForbidden: a valid token that no role rule admits.

@@ -73,21 +73,26 @@ func (s *FileKeySet) Keys(ctx context.Context, kid, alg string) ([]any, error) {
 // refresh re-reads the file if it changed since the keys were read (or a
 // read failed). Called with s.mu held.
 func (s *FileKeySet) refresh() {
-	fi, err := os.Stat(s.path)
-	if err == nil && s.have && sameFileVersion(s.info, fi) {
+	current, statErr := os.Stat(s.path)
+	if statErr == nil && s.have && sameFileVersion(s.info, current) {
 		return
 	}
 	s.reads++
-	var keys []JWK
-	if err == nil {
-		keys, fi, err = readKeyFile(s.path)
+	if statErr != nil {
+		s.failures++
+		s.lastErr = fmt.Errorf("key file %s: %w", s.path, statErr)
+		return
 	}
+	keys, info, err := readKeyFile(s.path)
 	if err != nil {
 		s.failures++
 		s.lastErr = fmt.Errorf("key file %s: %w", s.path, err)
 		return
 	}
-	s.keys, s.info, s.have, s.lastErr = keys, fi, true, nil
+	s.keys = keys
+	s.info = info
+	s.have = true
+	s.lastErr = nil
 }
 
 func sameFileVersion(a, b os.FileInfo) bool {

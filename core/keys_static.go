@@ -27,13 +27,9 @@ type StaticKeySet struct {
 func NewStaticKeySet(keys ...any) (*StaticKeySet, error) {
 	s := &StaticKeySet{}
 	for i, key := range keys {
-		switch k := key.(type) {
-		case []byte:
-			if len(k) == 0 {
-				return nil, fmt.Errorf("key %d: empty HMAC secret", i)
-			}
-			s.secrets = append(s.secrets, append([]byte(nil), k...))
-		case JWK:
+		// Plain assertions, not a type switch: yaegi's type switch does not
+		// recognise an interpreted struct type such as JWK.
+		if k, ok := key.(JWK); ok {
 			checked, err := jwkFromPublicKey(k.Key)
 			if err != nil {
 				return nil, fmt.Errorf("key %d: %v", i, err)
@@ -44,14 +40,21 @@ func NewStaticKeySet(keys ...any) (*StaticKeySet, error) {
 			k.Kty = checked.Kty
 			k.anyKID = false
 			s.keys = append(s.keys, k)
-		default:
-			checked, err := jwkFromPublicKey(key)
-			if err != nil {
-				return nil, fmt.Errorf("key %d: %v", i, err)
-			}
-			checked.anyKID = true
-			s.keys = append(s.keys, checked)
+			continue
 		}
+		if secret, ok := key.([]byte); ok {
+			if len(secret) == 0 {
+				return nil, fmt.Errorf("key %d: empty HMAC secret", i)
+			}
+			s.secrets = append(s.secrets, append([]byte(nil), secret...))
+			continue
+		}
+		checked, err := jwkFromPublicKey(key)
+		if err != nil {
+			return nil, fmt.Errorf("key %d: %v", i, err)
+		}
+		checked.anyKID = true
+		s.keys = append(s.keys, checked)
 	}
 	if len(s.keys) == 0 && len(s.secrets) == 0 {
 		return nil, errors.New("no keys")

@@ -50,7 +50,7 @@ func NewSTSClient(cfg STSConfig, creds CredentialSource) (*STSClient, error) {
 	if endpoint == "" {
 		endpoint = DefaultSTSEndpoint
 	}
-	if err := checkURL(endpoint); err != nil {
+	if err := checkKeyURL(endpoint); err != nil {
 		return nil, &ConfigError{Option: "sts_endpoint", Reason: err.Error()}
 	}
 	region := cfg.Region
