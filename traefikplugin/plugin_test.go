@@ -1,0 +1,348 @@
+package traefikplugin
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stsgate/stsgate/core"
+	"github.com/stsgate/stsgate/internal/conformance"
+	"github.com/stsgate/stsgate/traefikplugin/plugintest"
+)
+
+// decode fills CreateConfig() from options the way a JSON or YAML host
+// would (Traefik itself uses mapstructure; e2e/ tests that path).
+func decode(t testing.TB, options map[string]any) *Config {
+	t.Helper()
+	data, err := json.Marshal(options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := CreateConfig()
+	if err := json.Unmarshal(data, c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestCreateConfigIsCoreDefaults(t *testing.T) {
+	got, err := CreateConfig().coreConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := core.DefaultConfig(); !reflect.DeepEqual(got, want) {
+		t.Errorf("CreateConfig maps to\n  %+v\nwant core.DefaultConfig()\n  %+v", got, want)
+	}
+	a, b := CreateConfig(), CreateConfig()
+	a.SessionNameClaim[0] = "changed"
+	if b.SessionNameClaim[0] != "preferred_username" {
+		t.Error("CreateConfig shares its slices between calls")
+	}
+}
+
+// Traefik's mapstructure matches option keys to field names ignoring case;
+// the json tags document the options. Both must name the same thing.
+func TestOptionNamesAreFieldNames(t *testing.T) {
+	for _, typ := range []reflect.Type{reflect.TypeOf(Config{}), reflect.TypeOf(JWTConfig{}), reflect.TypeOf(RoleRule{})} {
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !strings.EqualFold(tag, f.Name) {
+				t.Errorf("%s.%s: json name %q is not the field name", typ.Name(), f.Name, tag)
+			}
+		}
+	}
+}
+
+// Every conformance mount survives core.Config -> options -> Config ->
+// core.Config unchanged, so the plugin can express every configuration.
+func TestOptionsRoundTrip(t *testing.T) {
+	env, err := conformance.NewEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close()
+	for _, m := range env.Mounts() {
+		got, err := decode(t, plugintest.Options(m.Config)).coreConfig()
+		if err != nil {
+			t.Fatalf("%s: %v", m.Name, err)
+		}
+		if !reflect.DeepEqual(got, m.Config) {
+			t.Errorf("%s: round trip gives\n  %+v\nwant\n  %+v", m.Name, got, m.Config)
+		}
+	}
+}
+
+// TestConformance runs CONTRACT.md's table through New, compiled. The same
+// table runs interpreted in e2e/ (yaegi and a real Traefik).
+func TestConformance(t *testing.T) {
+	env, err := conformance.NewEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close()
+	h, err := conformance.ChainHandler(env.Mounts(), func(cfg core.Config) (func(http.Handler) http.Handler, error) {
+		c := decode(t, plugintest.Options(cfg))
+		return func(next http.Handler) http.Handler {
+			h, err := New(context.Background(), next, c, "conformance")
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			return h
+		}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conformance.Run(t, env, conformance.HandlerDoer(h))
+}
+
+func validOptions() map[string]any {
+	return map[string]any{
+		"endpointURL": "http://s3.example:9000",
+		"stsEndpoint": "http://sts.example:7480",
+		"roleArn":     "arn:aws:iam:::role/s3",
+		"accessKey":   "AKIAEXAMPLE",
+		"secretKey":   "secret",
+		"jwt":         map[string]any{"jwksURL": "https://idp.example/jwks"},
+	}
+}
+
+// BadOptionCases are options that New must refuse, with the camelCase name
+// its error must start with. The e2e catalog test runs them interpreted.
+var badOptionCases = []struct {
+	name   string
+	edit   func(o map[string]any)
+	option string
+}{
+	{"no endpointURL", func(o map[string]any) { delete(o, "endpointURL") }, "endpointURL: "},
+	{"endpointURL not a URL", func(o map[string]any) { o["endpointURL"] = "s3.example" }, "endpointURL: "},
+	{"no roleArn", func(o map[string]any) { delete(o, "roleArn") }, "roleArn: required when mode is assume_role"},
+	{"bad mode", func(o map[string]any) { o["mode"] = "magic" }, "mode: "},
+	{"prefix without slash", func(o map[string]any) { o["prefix"] = "apis/sts" }, "prefix: "},
+	{"duration too short", func(o map[string]any) { o["duration"] = "5m" }, "duration: must be between"},
+	{"duration not a duration", func(o map[string]any) { o["duration"] = "an hour" }, "duration: not a duration"},
+	{"timeout not a duration", func(o map[string]any) { o["timeout"] = "soon" }, "timeout: "},
+	{"negative timeout", func(o map[string]any) { o["timeout"] = "-1s" }, "timeout: must not be negative"},
+	{"cache not shorter than duration", func(o map[string]any) { o["cache"] = "2h" }, "cache: "},
+	{"no secretKey", func(o map[string]any) { delete(o, "secretKey") }, "secretKey: required with accessKey"},
+	{"no keys in assume_role", func(o map[string]any) { delete(o, "secretKey"); delete(o, "accessKey") }, "accessKey: required when mode is assume_role"},
+	{"both accessKey and accessKeyFile", func(o map[string]any) { o["accessKeyFile"] = "/run/secrets/ak" }, "accessKey: give accessKey or accessKeyFile, not both"},
+	{"keys in web_identity", func(o map[string]any) { o["mode"] = "web_identity" }, "accessKey: not used when mode is web_identity"},
+	{"stsEndpoint not a URL", func(o map[string]any) { o["stsEndpoint"] = "ftp://sts" }, "stsEndpoint: "},
+	{"role rule without value", func(o map[string]any) {
+		o["roles"] = []any{map[string]any{"claim": "groups", "roleArn": "arn:aws:iam:::role/x"}}
+	}, "roles: rule 1 needs"},
+	{"policy and policyFile", func(o map[string]any) { o["policy"] = "{}"; o["policyFile"] = "/etc/p.json" }, "policy: give policy or policyFile, not both"},
+	{"policy not JSON", func(o map[string]any) { o["policy"] = "{" }, "policy: "},
+	{"missing policyFile", func(o map[string]any) { o["policyFile"] = "/nonexistent/policy.json" }, "policyFile: "},
+	{"missing caFile", func(o map[string]any) { o["caFile"] = "/nonexistent/ca.pem" }, "caFile: "},
+	{"no key source", func(o map[string]any) { o["jwt"] = map[string]any{} }, "jwt: needs issuer (OIDC discovery), jwksURL, jwksFile"},
+	{"jwksURL and jwksFile", func(o map[string]any) {
+		o["jwt"] = map[string]any{"jwksURL": "https://idp.example/jwks", "jwksFile": "/etc/jwks.json"}
+	}, "jwt.jwksURL: give jwksURL or jwksFile, not both"},
+	{"jwksURL not a URL", func(o map[string]any) { o["jwt"] = map[string]any{"jwksURL": "idp/jwks"} }, "jwt.jwksURL: "},
+	{"issuer not a URL for discovery", func(o map[string]any) { o["jwt"] = map[string]any{"issuer": "my-idp"} }, "jwt.issuer: "},
+	{"alg none", func(o map[string]any) {
+		o["jwt"] = map[string]any{"jwksURL": "https://idp.example/jwks", "algorithms": []any{"RS256", "none"}}
+	}, "jwt.algorithms: "},
+	{"HS256 without secret", func(o map[string]any) {
+		o["jwt"] = map[string]any{"jwksURL": "https://idp.example/jwks", "algorithms": []any{"RS256", "HS256"}}
+	}, "jwt.algorithms: HS256 needs an HMAC secret"},
+	{"leeway too long", func(o map[string]any) {
+		o["jwt"] = map[string]any{"jwksURL": "https://idp.example/jwks", "leeway": "10m"}
+	}, "jwt.leeway: "},
+	{"leeway not a duration", func(o map[string]any) {
+		o["jwt"] = map[string]any{"jwksURL": "https://idp.example/jwks", "leeway": "a bit"}
+	}, "jwt.leeway: not a duration"},
+	{"missing jwt.caFile", func(o map[string]any) {
+		o["jwt"] = map[string]any{"jwksURL": "https://idp.example/jwks", "caFile": "/nonexistent/idp-ca.pem"}
+	}, "jwt.caFile: "},
+	{"missing hmacSecretFile", func(o map[string]any) {
+		o["jwt"] = map[string]any{"hmacSecretFile": "/nonexistent/hmac"}
+	}, "jwt.hmacSecretFile: cannot read /nonexistent/hmac"},
+	{"hmacSecret and hmacSecretFile", func(o map[string]any) {
+		o["jwt"] = map[string]any{"hmacSecret": "s3cret-s3cret-s3cret-s3cret-s3cret", "hmacSecretFile": "/etc/hmac"}
+	}, "jwt.hmacSecret: give hmacSecret or hmacSecretFile, not both"},
+	{"negative maxTokenBytes", func(o map[string]any) {
+		o["jwt"] = map[string]any{"jwksURL": "https://idp.example/jwks", "maxTokenBytes": -1}
+	}, "jwt.maxTokenBytes: "},
+}
+
+func TestBadOptions(t *testing.T) {
+	if _, err := New(context.Background(), http.NotFoundHandler(), decode(t, validOptions()), "valid"); err != nil {
+		t.Fatalf("the valid options are refused: %v", err)
+	}
+	for _, tc := range badOptionCases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := validOptions()
+			tc.edit(o)
+			_, err := New(context.Background(), http.NotFoundHandler(), decode(t, o), "bad")
+			if err == nil {
+				t.Fatalf("New accepted the options")
+			}
+			if !strings.HasPrefix(err.Error(), tc.option) {
+				t.Errorf("error %q does not start with %q", err, tc.option)
+			}
+			if strings.Contains(err.Error(), "_file") || strings.Contains(err.Error(), "_key") || strings.Contains(err.Error(), "_url") {
+				t.Errorf("error %q still names a snake_case option", err)
+			}
+		})
+	}
+}
+
+func TestCamelText(t *testing.T) {
+	for in, want := range map[string]string{
+		"give access_key or access_key_file, not both":                   "give accessKey or accessKeyFile, not both",
+		"needs issuer (OIDC discovery), jwks_url, jwks_file or a secret": "needs issuer (OIDC discovery), jwksURL, jwksFile or a secret",
+		"required when mode is assume_role (or give role rules)":         "required when mode is assume_role (or give role rules)",
+		"not used when mode is web_identity":                             "not used when mode is web_identity",
+		"policy_file":                                                    "policyFile",
+		"":                                                               "",
+	} {
+		if got := camelText(in); got != want {
+			t.Errorf("camelText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"", time.Minute, true},
+		{"90s", 90 * time.Second, true},
+		{" 1h30m ", 90 * time.Minute, true},
+		{"3600", time.Hour, true},
+		{"0", 0, true},
+		{"0s", 0, true},
+		{"-5s", -5 * time.Second, true},
+		{"1 hour", 0, false},
+		{"99999999999999999", 0, false},
+	} {
+		got, err := parseDuration("x", tc.in, time.Minute)
+		if (err == nil) != tc.ok || (tc.ok && got != tc.want) {
+			t.Errorf("parseDuration(%q) = %v, %v; want %v, ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestHMACSecretFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "hmac")
+	if err := os.WriteFile(path, []byte("file-secret-0123456789-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := CreateConfig()
+	c.JWT.HMACSecretFile = path
+	got, err := c.coreConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.JWT.HMACSecret != "file-secret-0123456789-0123456789" {
+		t.Errorf("hmacSecretFile read as %q", got.JWT.HMACSecret)
+	}
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.coreConfig(); err == nil || !strings.Contains(err.Error(), "is empty") {
+		t.Errorf("an empty hmacSecretFile gives %v", err)
+	}
+}
+
+// New must return at once, start no goroutine and touch no network, even
+// when every URL points nowhere: Traefik builds every instance again on
+// each reload, and its catalog calls New with no network at all.
+func TestNewIsCheapAndStartsNothing(t *testing.T) {
+	o := validOptions()
+	o["stsEndpoint"] = "http://192.0.2.1:9" // TEST-NET-1: never answers
+	o["jwt"] = map[string]any{"issuer": "http://192.0.2.1:9/realms/x"}
+	c := decode(t, o)
+	before := runtime.NumGoroutine()
+	start := time.Now()
+	var clients []*core.STSClient
+	for i := 0; i < 200; i++ {
+		h, err := New(context.Background(), http.NotFoundHandler(), c, "cheap")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h == nil {
+			t.Fatal("nil handler")
+		}
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("200 calls of New took %s", d)
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		t.Errorf("goroutines: %d before, %d after 200 calls of New", before, after)
+	}
+	cfg, _ := c.coreConfig()
+	for i := 0; i < 2; i++ {
+		s, err := stsClient(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, s)
+	}
+	if clients[0] != clients[1] {
+		t.Error("instances with the same STS settings do not share the STS client")
+	}
+	cfg.STS.Region = "eu-west-1"
+	if other, _ := stsClient(cfg); other == clients[0] {
+		t.Error("instances with different STS settings share the STS client")
+	}
+}
+
+// The audit lines go to standard output as JSON, naming the middleware.
+func TestAuditLinesOnStdout(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = w
+	h, err := New(context.Background(), http.NotFoundHandler(), decode(t, validOptions()), "sts@file")
+	os.Stdout = stdout
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/apis/sts/token", nil))
+	w.Close()
+	if rec.Code != http.StatusUnauthorized {
+		t.Fatalf("status %d, want 401", rec.Code)
+	}
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && err != io.EOF {
+		t.Fatal(err)
+	}
+	var entry map[string]any
+	if err := json.Unmarshal([]byte(line), &entry); err != nil {
+		t.Fatalf("not a JSON line: %q", line)
+	}
+	if entry["middleware"] != "sts@file" || entry["outcome"] != "no_bearer" || entry["level"] != "INFO" {
+		t.Errorf("audit line %q lacks the middleware name, outcome or level", line)
+	}
+}
+
+func BenchmarkNew(b *testing.B) {
+	c := decode(b, validOptions())
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := New(context.Background(), http.NotFoundHandler(), c, "bench"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
