@@ -20,7 +20,6 @@ const (
 // Defaults, in one place so hosts and docs agree.
 const (
 	DefaultPrefix          = "/apis/sts"
-	DefaultSTSEndpoint     = "https://sts.amazonaws.com"
 	DefaultRegion          = "us-east-1"
 	DefaultDuration        = time.Hour
 	MinDuration            = 900 * time.Second
@@ -33,6 +32,11 @@ const (
 	DefaultMaxTokenBytes   = 16 << 10
 	minHMACSecret          = 32
 )
+
+// DefaultSTSEndpoint is AWS STS's regional endpoint for region.
+func DefaultSTSEndpoint(region string) string {
+	return "https://sts." + region + ".amazonaws.com"
+}
 
 // DefaultSessionNameClaims are tried in order for the RoleSessionName.
 var DefaultSessionNameClaims = []string{"preferred_username", "sub"}
@@ -96,7 +100,9 @@ type RoleRule struct {
 
 // STSConfig says where and how the STS is called.
 type STSConfig struct {
-	// Endpoint is the STS URL. Default: https://sts.amazonaws.com.
+	// Endpoint is the STS URL. Default: AWS STS's regional endpoint,
+	// https://sts.{region}.amazonaws.com (the global one signs only for
+	// us-east-1).
 	Endpoint string `json:"endpoint,omitempty"`
 	// Region signs the request. Default: us-east-1.
 	Region string `json:"region,omitempty"`
@@ -159,10 +165,9 @@ func DefaultConfig() Config {
 		Duration:          DefaultDuration,
 		SessionNameClaims: append([]string(nil), DefaultSessionNameClaims...),
 		STS: STSConfig{
-			Endpoint: DefaultSTSEndpoint,
-			Region:   DefaultRegion,
-			Timeout:  DefaultSTSTimeout,
-			Retries:  DefaultSTSRetries,
+			Region:  DefaultRegion,
+			Timeout: DefaultSTSTimeout,
+			Retries: DefaultSTSRetries,
 		},
 		JWT: JWTConfig{
 			Leeway:          DefaultLeeway,
@@ -186,11 +191,11 @@ func (c Config) normalized() Config {
 	if len(c.SessionNameClaims) == 0 {
 		c.SessionNameClaims = DefaultSessionNameClaims
 	}
-	if c.STS.Endpoint == "" {
-		c.STS.Endpoint = DefaultSTSEndpoint
-	}
 	if c.STS.Region == "" {
 		c.STS.Region = DefaultRegion
+	}
+	if c.STS.Endpoint == "" {
+		c.STS.Endpoint = DefaultSTSEndpoint(c.STS.Region)
 	}
 	if c.STS.Timeout == 0 {
 		c.STS.Timeout = DefaultSTSTimeout

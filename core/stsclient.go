@@ -46,16 +46,16 @@ type STSClient struct {
 // Region takes its default, a zero Timeout too; a negative Retries means none
 // (zero is also none: the default of 2 comes with DefaultConfig).
 func NewSTSClient(cfg STSConfig, creds CredentialSource) (*STSClient, error) {
-	endpoint := cfg.Endpoint
-	if endpoint == "" {
-		endpoint = DefaultSTSEndpoint
-	}
-	if err := checkKeyURL(endpoint); err != nil {
-		return nil, &ConfigError{Option: "sts_endpoint", Reason: err.Error()}
-	}
 	region := cfg.Region
 	if region == "" {
 		region = DefaultRegion
+	}
+	endpoint := cfg.Endpoint
+	if endpoint == "" {
+		endpoint = DefaultSTSEndpoint(region)
+	}
+	if err := checkKeyURL(endpoint); err != nil {
+		return nil, &ConfigError{Option: "sts_endpoint", Reason: err.Error()}
 	}
 	timeout := cfg.Timeout
 	if timeout <= 0 {

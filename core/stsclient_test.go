@@ -495,7 +495,7 @@ func TestNewSTSClientConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.endpoint != DefaultSTSEndpoint || c.region != DefaultRegion || c.timeout != DefaultSTSTimeout || c.retries != 0 {
+	if c.endpoint != "https://sts.us-east-1.amazonaws.com" || c.region != DefaultRegion || c.timeout != DefaultSTSTimeout || c.retries != 0 {
 		t.Errorf("defaults: %s %s %s %d", c.endpoint, c.region, c.timeout, c.retries)
 	}
 	tr := c.client.Transport.(*http.Transport)

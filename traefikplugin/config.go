@@ -47,7 +47,8 @@ type Config struct {
 	// EndpointURL is the S3 endpoint handed to clients in the Token document
 	// (often not the address the gateway uses to reach STS). Required.
 	EndpointURL string `json:"endpointURL,omitempty"`
-	// STSEndpoint is the URL of the STS. Default: "https://sts.amazonaws.com".
+	// STSEndpoint is the URL of the STS. Default: AWS STS's regional endpoint,
+	// "https://sts.{region}.amazonaws.com".
 	STSEndpoint string `json:"stsEndpoint,omitempty"`
 	// Region signs the STS request; Ceph RGW ignores it. Default: "us-east-1".
 	Region string `json:"region,omitempty"`
@@ -172,7 +173,6 @@ type JWTConfig struct {
 func CreateConfig() *Config {
 	return &Config{
 		Prefix:           "/apis/sts",
-		STSEndpoint:      "https://sts.amazonaws.com",
 		Region:           "us-east-1",
 		Mode:             "assume_role",
 		Duration:         "1h",

@@ -107,7 +107,7 @@ func (p *IdP) JWKS() []byte {
 	doc := map[string]any{"keys": []map[string]any{
 		{"kty": "RSA", "kid": p.RSA.Kid, "use": "sig", "n": b64(rsaPub.N.Bytes()), "e": b64(big.NewInt(int64(rsaPub.E)).Bytes())},
 		{"kty": "EC", "kid": p.EC.Kid, "use": "sig", "crv": "P-256", "x": b64(pad(ecPub.X.Bytes(), 32)), "y": b64(pad(ecPub.Y.Bytes(), 32))},
-		{"kty": "OKP", "kid": p.Ed.Kid, "use": "sig", "crv": "Ed25519", "x": b64(edPub)},
+		{"kty": "OKP", "kid": p.Ed.Kid, "use": "sig", "alg": "EdDSA", "crv": "Ed25519", "x": b64(edPub)},
 	}}
 	data, _ := json.Marshal(doc)
 	return data
