@@ -1,0 +1,298 @@
+// Package caddymodule is the Caddy build of stsgate: the http.handlers.sts_token
+// middleware serves HPE Cray's STS Token API ({prefix}/token and
+// {prefix}/healthz) with the stsgate core, calling the STS through
+// aws-sdk-go-v2.
+//
+// The module is a thin adapter: it turns its JSON (or Caddyfile) options into
+// a core.Config, Caddy's logger into the core's *slog.Logger, Caddy's
+// Prometheus registry into core.Metrics, and plugs the SDK client into the
+// core's STS seam. Every answer, refusals included, is written by the core,
+// so this build answers byte for byte like every other stsgate build.
+package caddymodule
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/stsgate/stsgate/core"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Handler issues temporary S3 credentials for Keycloak bearer tokens:
+// `PUT {prefix}/token` answers 201 with the STS's credentials for the role
+// the caller's claims select, `GET {prefix}/healthz` answers
+// `{"Status":"ok"}`. Every other request goes to the next handler untouched.
+//
+// The handler authenticates its own two routes with bearer JWTs, so it runs
+// before basic_auth in the Caddyfile's directive order: put no other
+// authentication in front of it.
+type Handler struct {
+	// Prefix is the path prefix of the two routes, {prefix}/token and
+	// {prefix}/healthz. An empty prefix serves /token and /healthz (for a
+	// route that strips its prefix first). Default: /apis/sts.
+	Prefix *string `json:"prefix,omitempty"`
+
+	// EndpointURL is the S3 endpoint handed to clients in the Token document
+	// (often not the address this gateway uses to reach the STS). Required.
+	EndpointURL string `json:"endpoint_url,omitempty"`
+
+	// STSEndpoint is the URL STS calls go to, e.g. a Ceph RGW or MinIO
+	// address. Default: the AWS STS endpoint of Region, as the AWS SDK
+	// resolves it.
+	STSEndpoint string `json:"sts_endpoint,omitempty"`
+
+	// Region signs the STS calls (SigV4). Ceph RGW ignores it. Default:
+	// us-east-1.
+	Region string `json:"region,omitempty"`
+
+	// Mode is the STS action: "assume_role" signs AssumeRole with the
+	// gateway's own keys (the reference service's behaviour);
+	// "web_identity" forwards the caller's JWT in an unsigned
+	// AssumeRoleWithWebIdentity and holds no secret. Default: assume_role.
+	Mode string `json:"mode,omitempty"`
+
+	// RoleARN is the role assumed when no rule in Roles matches. In
+	// assume_role mode a role_arn or at least one role rule is required; in
+	// web_identity mode it may be empty for an STS that maps roles from
+	// claims (MinIO). Default: none.
+	RoleARN string `json:"role_arn,omitempty"`
+
+	// Roles are tried in order; the first rule whose claim matches selects
+	// the role. A caller no rule admits (and with no role_arn) gets 403.
+	// Default: none.
+	Roles []RoleRule `json:"roles,omitempty"`
+
+	// Duration is the credential lifetime asked of the STS, 15m to 12h.
+	// Default: 1h.
+	Duration caddy.Duration `json:"duration,omitempty"`
+
+	// SessionNameClaims are the claims tried in order for the
+	// RoleSessionName, so that the STS audit trail names the person.
+	// Default: preferred_username, then sub.
+	SessionNameClaims []string `json:"session_name_claims,omitempty"`
+
+	// AccessKey is the gateway's own access key ID that signs AssumeRole.
+	// Placeholders such as {env.STS_ACCESS_KEY} are resolved when the
+	// config loads. With neither AccessKey nor AccessKeyFile, assume_role
+	// mode uses the AWS SDK's default credential chain (environment,
+	// shared config, web identity, ECS, EC2 instance role). Default: none.
+	AccessKey string `json:"access_key,omitempty"`
+
+	// AccessKeyFile is a file holding the access key ID, read again when it
+	// changes (a rotated Kubernetes Secret takes effect without a reload).
+	// Default: none.
+	AccessKeyFile string `json:"access_key_file,omitempty"`
+
+	// SecretKey is the gateway's secret access key. Use a placeholder such
+	// as {env.STS_SECRET_KEY} (resolved when the config loads, never logged)
+	// or SecretKeyFile rather than the secret itself. Default: none.
+	SecretKey string `json:"secret_key,omitempty"`
+
+	// SecretKeyFile is a file holding the secret access key, read again
+	// when it changes. Default: none.
+	SecretKeyFile string `json:"secret_key_file,omitempty"`
+
+	// CAFile is a PEM bundle trusted for the STS's TLS certificate, in
+	// addition to the system roots. Default: none.
+	CAFile string `json:"ca_file,omitempty"`
+
+	// InsecureSkipVerify turns off TLS certificate verification of the
+	// STS. Dangerous: anyone on the path can then read the gateway's
+	// signed calls and the credentials the STS returns. Default: false.
+	InsecureSkipVerify bool `json:"insecure_skip_verify,omitempty"`
+
+	// Policy is an optional session policy (a JSON document) that narrows
+	// what the issued credentials may do. ${claim:NAME} placeholders are
+	// replaced with the caller's claims, JSON-escaped. Default: none.
+	Policy string `json:"policy,omitempty"`
+
+	// PolicyFile is a file holding Policy, read when the config loads.
+	// Default: none.
+	PolicyFile string `json:"policy_file,omitempty"`
+
+	// Timeout bounds a whole STS call, retries included; an STS that does
+	// not answer in time gets the caller a 504. Default: 10s.
+	Timeout caddy.Duration `json:"timeout,omitempty"`
+
+	// Retries is how many times a connection failure or an STS 5xx answer
+	// is retried within Timeout; 0 or a negative number disables retries.
+	// Default: 2.
+	Retries *int `json:"retries,omitempty"`
+
+	// PublicHealthz serves {prefix}/healthz without a bearer token (for
+	// load balancer probes). Default: false (a valid token is required).
+	PublicHealthz bool `json:"public_healthz,omitempty"`
+
+	// Cache, when positive, shares STS answers per identity: a cached
+	// credential is handed out again while it still has at least this much
+	// lifetime left. Must be shorter than Duration. Default: 0 (every
+	// request calls the STS).
+	Cache caddy.Duration `json:"cache,omitempty"`
+
+	// JWT says how bearer tokens are validated. Required: at least an
+	// issuer (OIDC discovery), a jwks_url, a jwks_file or an hmac_secret.
+	JWT *JWTConfig `json:"jwt,omitempty"`
+
+	cfg    core.Config
+	issuer *core.Issuer
+	sts    *stsClient
+	logger *zap.Logger
+}
+
+// RoleRule admits callers whose claim equals, or is a list containing, Value.
+type RoleRule struct {
+	// Claim is a claim name or a dotted path such as realm_access.roles.
+	Claim string `json:"claim"`
+	// Value is compared with the claim's string value or its list members.
+	Value string `json:"value"`
+	// RoleARN is the role assumed when the rule matches.
+	RoleARN string `json:"role_arn"`
+}
+
+// JWTConfig says how bearer tokens are validated.
+type JWTConfig struct {
+	// Issuer is compared with the token's iss claim. With neither JWKSURL
+	// nor JWKSFile it is also the base URL of OIDC discovery
+	// ({issuer}/.well-known/openid-configuration). Default: none.
+	Issuer string `json:"issuer,omitempty"`
+
+	// Audience, when set, requires the token's aud to hold at least one of
+	// these values. Default: none (aud is not checked).
+	Audience []string `json:"audience,omitempty"`
+
+	// JWKSURL is fetched for the signing keys: lazily on first use, and
+	// again when a token names an unknown kid. Default: none.
+	JWKSURL string `json:"jwks_url,omitempty"`
+
+	// JWKSFile is a local JWKS document or PEM public key(s), read again
+	// when it changes. Default: none.
+	JWKSFile string `json:"jwks_file,omitempty"`
+
+	// CAFile is a PEM bundle trusted for the JWKS and discovery URLs, in
+	// addition to the system roots. Default: none.
+	CAFile string `json:"ca_file,omitempty"`
+
+	// InsecureSkipVerify turns off TLS certificate verification of the
+	// JWKS and discovery URLs. Dangerous: whoever can intercept them can
+	// mint tokens this gateway accepts. Default: false.
+	InsecureSkipVerify bool `json:"insecure_skip_verify,omitempty"`
+
+	// Algorithms is the allow-list of token signature algorithms. "none"
+	// is never accepted. Default: RS256, RS384, RS512, PS256, PS384,
+	// PS512, ES256, ES384, ES512, EdDSA (plus HS256, HS384, HS512 when
+	// HMACSecret is set).
+	Algorithms []string `json:"algorithms,omitempty"`
+
+	// Leeway tolerates clock skew on exp, nbf and iat; at most 5m.
+	// Default: 1m.
+	Leeway *caddy.Duration `json:"leeway,omitempty"`
+
+	// HMACSecret accepts HS* tokens signed with this shared secret. Use a
+	// placeholder such as {env.JWT_HMAC_SECRET} (resolved when the config
+	// loads, never logged). Default: none.
+	HMACSecret string `json:"hmac_secret,omitempty"`
+
+	// RefreshCooldown is the least time between two fetches of the keys,
+	// so that tokens with made-up kids cannot hammer the IdP. Default: 1m.
+	RefreshCooldown caddy.Duration `json:"refresh_cooldown,omitempty"`
+
+	// FetchTimeout bounds one JWKS or discovery fetch. Default: 10s.
+	FetchTimeout caddy.Duration `json:"fetch_timeout,omitempty"`
+
+	// MaxTokenBytes refuses longer bearer tokens with 401. Default: 16384.
+	MaxTokenBytes int `json:"max_token_bytes,omitempty"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.sts_token",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision resolves placeholders, maps the options onto the core's
+// defaults and builds the STS client and the issuer. It does no network
+// I/O: signing keys and the SDK's default credential chain load on first
+// use. An invalid configuration builds nothing and is reported by Validate,
+// which names the offending option.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	h.cfg = h.coreConfig(caddy.NewReplacer())
+	if err := h.cfg.Validate(); err != nil {
+		return nil
+	}
+	client, err := newSTSClient(h.cfg, h.STSEndpoint != "")
+	if err != nil {
+		return err
+	}
+	h.sts = client
+	metrics, err := newMetrics(ctx.GetMetricsRegistry(), h.cfg.JWT)
+	if err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
+	opts := core.Options{STS: client, Logger: ctx.Slogger()}
+	if metrics != nil {
+		opts.Metrics = metrics
+	}
+	issuer, err := core.New(h.cfg, opts)
+	if err != nil {
+		return err
+	}
+	h.issuer = issuer
+	h.logger.Debug("sts_token provisioned",
+		zap.String("prefix", h.cfg.Prefix),
+		zap.String("mode", h.cfg.Mode),
+		zap.String("sts_endpoint", client.endpoint()))
+	return nil
+}
+
+// Validate checks the configuration; its error names the offending option
+// in its Caddyfile (snake_case) spelling.
+func (h *Handler) Validate() error {
+	if err := h.cfg.Validate(); err != nil {
+		return err
+	}
+	if h.issuer == nil {
+		return fmt.Errorf("sts_token is not provisioned")
+	}
+	return nil
+}
+
+// Cleanup releases what Provision started: the STS client's idle
+// connections. It is safe after a failed or skipped Provision.
+func (h *Handler) Cleanup() error {
+	if h.sts != nil {
+		h.sts.close()
+	}
+	return nil
+}
+
+// ServeHTTP answers the issuer's two routes and passes every other request
+// to next. The core writes every answer itself, refusals included, so that
+// problem documents are byte for byte those of every other build.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if h.issuer == nil {
+		return caddyhttp.Error(http.StatusInternalServerError, fmt.Errorf("sts_token is not provisioned"))
+	}
+	if !h.issuer.Handles(r) {
+		return next.ServeHTTP(w, r)
+	}
+	h.issuer.ServeHTTP(w, r)
+	return nil
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

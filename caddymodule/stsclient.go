@@ -1,0 +1,497 @@
+package caddymodule
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/stsgate/stsgate/core"
+)
+
+const (
+	// stsMaxBackoff caps the SDK's jittered delay between two attempts, so
+	// that retries stay well inside the call's timeout.
+	stsMaxBackoff = 500 * time.Millisecond
+	// maxSTSAnswer bounds what is read of an STS error answer, as the core's
+	// own client does; real ones are ~1 KiB.
+	maxSTSAnswer = 1 << 20
+	// maxSTSCode and maxSTSMessage bound what of an error answer reaches the
+	// caller, as in the core.
+	maxSTSCode    = 64
+	maxSTSMessage = 200
+)
+
+// stsClient implements core.STS with aws-sdk-go-v2. It is built once per
+// handler and keeps the SDK client (and so its connection pool); close
+// releases the pool's idle connections.
+type stsClient struct {
+	client   *sts.Client
+	timeout  time.Duration
+	http     *http.Client
+	chain    *defaultChain
+	resolved string
+}
+
+// newSTSClient builds the SDK client for cfg (already validated).
+// explicitEndpoint says whether the operator set sts_endpoint; without it
+// the SDK resolves AWS STS's endpoint for the region.
+func newSTSClient(cfg core.Config, explicitEndpoint bool) (*stsClient, error) {
+	httpClient, err := newSTSHTTPClient(cfg.STS)
+	if err != nil {
+		return nil, err
+	}
+	c := &stsClient{timeout: cfg.STS.Timeout, http: httpClient, resolved: "AWS STS (" + cfg.STS.Region + ")"}
+	if c.timeout <= 0 {
+		c.timeout = core.DefaultSTSTimeout
+	}
+
+	var creds aws.CredentialsProvider
+	switch {
+	case cfg.Mode == core.ModeWebIdentity:
+		// AssumeRoleWithWebIdentity is unsigned (the SDK's auth scheme for it
+		// is anonymous): the caller's token is the credential.
+		creds = nil
+	case cfg.Credentials.HasKeys():
+		src, err := core.NewCredentialSource(cfg.Credentials)
+		if err != nil {
+			return nil, err
+		}
+		creds = sourceProvider{src: src}
+	default:
+		c.chain = newDefaultChain(cfg.STS.Region)
+		creds = c.chain
+	}
+
+	opts := sts.Options{
+		Region:      cfg.STS.Region,
+		HTTPClient:  httpClient,
+		Credentials: creds,
+		Retryer:     newRetryer(cfg.STS.Retries),
+	}
+	if explicitEndpoint {
+		opts.BaseEndpoint = aws.String(cfg.STS.Endpoint)
+		c.resolved = cfg.STS.Endpoint
+	}
+	c.client = sts.New(opts)
+	return c, nil
+}
+
+// newSTSHTTPClient builds the one http.Client of an STS client: system
+// roots plus ca_file, insecure_skip_verify if asked for, and no redirects
+// (a redirect would re-send a signed call or the caller's token elsewhere;
+// it reads as a bad answer instead).
+func newSTSHTTPClient(cfg core.STSConfig) (*http.Client, error) {
+	tlsConfig := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		InsecureSkipVerify: cfg.InsecureSkipVerify, // #nosec G402 -- operator's explicit insecure_skip_verify
+	}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, &core.ConfigError{Option: "ca_file", Reason: "cannot read it: " + err.Error()}
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, &core.ConfigError{Option: "ca_file", Reason: cfg.CAFile + " holds no PEM certificate"}
+		}
+		tlsConfig.RootCAs = pool
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.TLSClientConfig = tlsConfig
+	transport.MaxIdleConns = 256
+	transport.MaxIdleConnsPerHost = 64
+	transport.IdleConnTimeout = 90 * time.Second
+	if cfg.Timeout > 0 {
+		transport.TLSHandshakeTimeout = cfg.Timeout
+	}
+	transport.ExpectContinueTimeout = time.Second
+	return &http.Client{
+		Transport:     transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}, nil
+}
+
+// newRetryer is the SDK's standard retryer bounded for a gateway: retries+1
+// attempts, a 500ms cap on the backoff, no client-side retry quota (a quota
+// drained by a failing STS would change the answer of later calls), and no
+// retry that could not finish before the call's deadline.
+func newRetryer(retries int) aws.Retryer {
+	if retries < 0 {
+		retries = 0
+	}
+	return deadlineRetryer{Standard: retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = retries + 1
+		o.MaxBackoff = stsMaxBackoff
+		o.RateLimiter = ratelimit.None
+	})}
+}
+
+// errRetryWouldTimeOut stops a retry whose backoff could outlast the call's
+// deadline: the answer at hand is better than a timeout.
+var errRetryWouldTimeOut = errors.New("no retry: the deadline is too close")
+
+// deadlineRetryer refuses a retry when less than the longest backoff is left
+// before ctx's deadline, as the core's own client does.
+type deadlineRetryer struct {
+	*retry.Standard
+}
+
+func (r deadlineRetryer) GetRetryToken(ctx context.Context, opErr error) (func(error) error, error) {
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < stsMaxBackoff {
+		return nil, errRetryWouldTimeOut
+	}
+	return r.Standard.GetRetryToken(ctx, opErr)
+}
+
+// AssumeRole calls AssumeRole, signed with the gateway's own keys.
+func (c *stsClient) AssumeRole(parent context.Context, in core.AssumeRoleInput) (core.Credentials, error) {
+	ctx, cancel := context.WithTimeout(parent, c.timeout)
+	defer cancel()
+	input := &sts.AssumeRoleInput{
+		RoleArn:         aws.String(in.RoleARN),
+		RoleSessionName: aws.String(in.SessionName),
+		DurationSeconds: durationSeconds(in.Duration),
+	}
+	if in.Policy != "" {
+		input.Policy = aws.String(in.Policy)
+	}
+	answer := new(capturedAnswer)
+	out, err := c.client.AssumeRole(ctx, input, answer.capture)
+	if err != nil {
+		return core.Credentials{}, c.classify(parent, ctx, err, answer, []string{in.Policy})
+	}
+	return credentialsOf(out.Credentials)
+}
+
+// AssumeRoleWithWebIdentity calls AssumeRoleWithWebIdentity, unsigned, with
+// the caller's token. An empty RoleARN is left out of the call (MinIO maps
+// roles from claims): the SDK's client-side check that requires it is
+// removed for that call.
+func (c *stsClient) AssumeRoleWithWebIdentity(parent context.Context, in core.WebIdentityInput) (core.Credentials, error) {
+	ctx, cancel := context.WithTimeout(parent, c.timeout)
+	defer cancel()
+	input := &sts.AssumeRoleWithWebIdentityInput{
+		RoleSessionName:  aws.String(in.SessionName),
+		WebIdentityToken: aws.String(in.Token),
+		DurationSeconds:  durationSeconds(in.Duration),
+	}
+	if in.RoleARN != "" {
+		input.RoleArn = aws.String(in.RoleARN)
+	}
+	if in.Policy != "" {
+		input.Policy = aws.String(in.Policy)
+	}
+	answer := new(capturedAnswer)
+	optFns := []func(*sts.Options){answer.capture}
+	if in.RoleARN == "" {
+		optFns = append(optFns, withoutInputValidation)
+	}
+	out, err := c.client.AssumeRoleWithWebIdentity(ctx, input, optFns...)
+	if err != nil {
+		return core.Credentials{}, c.classify(parent, ctx, err, answer, []string{in.Token, in.Policy})
+	}
+	return credentialsOf(out.Credentials)
+}
+
+// withoutInputValidation removes the SDK's client-side check of required
+// input members for one call.
+func withoutInputValidation(o *sts.Options) {
+	o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+		_, err := s.Initialize.Remove("OperationInputValidation")
+		return err
+	})
+}
+
+func durationSeconds(d time.Duration) *int32 {
+	secs := int64(d / time.Second)
+	if secs <= 0 || secs > int64(core.MaxDuration/time.Second) {
+		return nil
+	}
+	return aws.Int32(int32(secs))
+}
+
+// credentialsOf checks a successful answer. An STS document without
+// credentials (or a 200 with an empty body, which the SDK accepts) is a bad
+// answer, as in the core.
+func credentialsOf(c *ststypes.Credentials) (core.Credentials, error) {
+	if c == nil {
+		return core.Credentials{}, core.STSBadAnswer(errors.New("the STS answer holds no Credentials"))
+	}
+	out := core.Credentials{
+		AccessKeyID:     stripSpace(aws.ToString(c.AccessKeyId)),
+		SecretAccessKey: stripSpace(aws.ToString(c.SecretAccessKey)),
+		SessionToken:    stripSpace(aws.ToString(c.SessionToken)),
+	}
+	missing := ""
+	switch {
+	case out.AccessKeyID == "":
+		missing = "AccessKeyId"
+	case out.SecretAccessKey == "":
+		missing = "SecretAccessKey"
+	case out.SessionToken == "":
+		missing = "SessionToken"
+	case c.Expiration == nil:
+		missing = "Expiration"
+	}
+	if missing != "" {
+		return core.Credentials{}, core.STSBadAnswer(fmt.Errorf("the STS answer has no %s", missing))
+	}
+	out.Expiration = c.Expiration.UTC()
+	return out, nil
+}
+
+// classify turns an SDK failure into the core's *Error, in this order:
+//  1. a *core.Error in the chain (the gateway's credentials could not be
+//     had, or an answer was too large) as it is;
+//  2. a smithy.APIError (the STS answered with an error status): the answer
+//     read as the core reads it, so that code and message reach the caller
+//     exactly as from the core — STSRejected for an ErrorResponse or Error
+//     document, STSBadAnswer for anything else (an HTML error page, an
+//     empty body);
+//  3. the call's context done: STSTimeout, or STSBadAnswer when the caller
+//     went away;
+//  4. a failure to send the request (connection refused, DNS, TLS):
+//     STSUnreachable;
+//  5. a smithy.DeserializationError (a success status whose body is not an
+//     STS answer): the answer read as the core reads it, which makes it
+//     STSBadAnswer unless it is an STS error document;
+//  6. anything else: STSBadAnswer.
+func (c *stsClient) classify(parent, ctx context.Context, err error, answer *capturedAnswer, redact []string) error {
+	var coreErr *core.Error
+	if errors.As(err, &coreErr) {
+		return coreErr
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		if answer.body != nil {
+			return readFailedAnswer(answer.status, answer.body, err, requestID(err), redact)
+		}
+		return rejected(httpStatus(err), apiErr.ErrorCode(), apiErr.ErrorMessage(), requestID(err), redact)
+	}
+	if ctx.Err() != nil {
+		if parent.Err() == context.Canceled {
+			return core.STSBadAnswer(fmt.Errorf("the STS call was cancelled: %w", err))
+		}
+		return core.STSTimeout(c.timeout, err)
+	}
+	var sendErr *smithyhttp.RequestSendError
+	if errors.As(err, &sendErr) {
+		return core.STSUnreachable(err)
+	}
+	if answer.body != nil {
+		return readFailedAnswer(answer.status, answer.body, err, requestID(err), redact)
+	}
+	return core.STSBadAnswer(err)
+}
+
+func httpStatus(err error) int {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil {
+		return re.HTTPStatusCode()
+	}
+	return 0
+}
+
+func requestID(err error) string {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		return re.ServiceRequestID()
+	}
+	return ""
+}
+
+// capturedAnswer keeps the body of the last attempt's answer, so that
+// classify can read a failed answer exactly as the core does (the SDK's own
+// error deserializer fills in "UnknownError" for a missing code, repeats the
+// code as a missing message, cannot read a bare <Error> document, and takes
+// an error document with status 200 for a malformed success).
+type capturedAnswer struct {
+	status int
+	body   []byte
+}
+
+// capture is an sts option function that adds the capturing middleware to
+// one call.
+func (a *capturedAnswer) capture(o *sts.Options) {
+	o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+		return s.Deserialize.Insert(middleware.DeserializeMiddlewareFunc("StsgateCaptureAnswer", a.handle),
+			"OperationDeserializer", middleware.After)
+	})
+}
+
+// handle runs between the transport and the SDK's deserializer, once per
+// attempt: it reads the answer (at most maxSTSAnswer bytes, as the core
+// does) and hands the SDK a copy.
+func (a *capturedAnswer) handle(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+	a.status, a.body = 0, nil
+	out, md, err := next.HandleDeserialize(ctx, in)
+	resp, ok := out.RawResponse.(*smithyhttp.Response)
+	if err != nil || !ok || resp.Response == nil || resp.Body == nil {
+		return out, md, err
+	}
+	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxSTSAnswer+1))
+	_ = resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if readErr != nil {
+		// The SDK reads the truncated answer and fails; classify then sees
+		// the context's deadline, or a bad answer.
+		return out, md, err
+	}
+	if len(body) > maxSTSAnswer {
+		return out, md, core.STSBadAnswer(fmt.Errorf("STS answered HTTP %d: the answer is larger than %d bytes", resp.StatusCode, maxSTSAnswer))
+	}
+	a.status, a.body = resp.StatusCode, body
+	return out, md, err
+}
+
+// stsErrorXML is the Error element of an ErrorResponse, or a bare S3-style
+// Error document (Ceph RGW), matched by local name as in the core.
+type stsErrorXML struct {
+	Code    string `xml:"Code"`
+	Message string `xml:"Message"`
+}
+
+type stsErrorResponseXML struct {
+	Error stsErrorXML `xml:"Error"`
+}
+
+// readFailedAnswer reads an answer the SDK failed on: the code and message
+// of an ErrorResponse or Error document (whatever the status, as in the
+// core), or a bad answer for anything else. sdkErr is the SDK's failure,
+// kept as the cause of a bad answer.
+func readFailedAnswer(status int, body []byte, sdkErr error, reqID string, redact []string) error {
+	bad := func(what string, cause error) error {
+		if cause != nil {
+			return core.STSBadAnswer(fmt.Errorf("STS answered HTTP %d: the answer %s: %v", status, what, cause))
+		}
+		return core.STSBadAnswer(fmt.Errorf("STS answered HTTP %d: the answer %s", status, what))
+	}
+	if status >= 300 && status <= 399 {
+		return core.STSBadAnswer(fmt.Errorf("STS answered HTTP %d, a redirect", status))
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return bad("is empty", nil)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(body))
+	var start xml.StartElement
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return bad("is not XML", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			start = se
+			break
+		}
+	}
+	var doc stsErrorXML
+	switch start.Name.Local {
+	case "ErrorResponse":
+		var wrapped stsErrorResponseXML
+		if err := dec.DecodeElement(&wrapped, &start); err != nil {
+			return bad("is not well-formed XML", err)
+		}
+		doc = wrapped.Error
+	case "Error":
+		if err := dec.DecodeElement(&doc, &start); err != nil {
+			return bad("is not well-formed XML", err)
+		}
+	case "AssumeRoleResponse", "AssumeRoleWithWebIdentityResponse":
+		if status < 200 || status > 299 {
+			return bad("holds credentials with a failure status", nil)
+		}
+		return bad("cannot be read", sdkErr)
+	default:
+		return bad("is not an STS document", fmt.Errorf("root element <%s>", truncateText(start.Name.Local, 64)))
+	}
+	return rejected(status, doc.Code, doc.Message, reqID, redact)
+}
+
+// rejected builds the core's STSRejected from an error answer's code and
+// message, cleaned of control characters and of the redact values (the
+// caller's token, the session policy) and cut as the core cuts them.
+func rejected(status int, code, message, reqID string, redact []string) error {
+	code = truncateText(cleanSTSText(code, redact), maxSTSCode)
+	message = truncateText(cleanSTSText(message, redact), maxSTSMessage)
+	cause := fmt.Sprintf("STS answered HTTP %d", status)
+	if id := truncateText(cleanSTSText(reqID, redact), 128); id != "" {
+		cause += ", request id " + id
+	}
+	return core.STSRejected(code, message, errors.New(cause))
+}
+
+// cleanSTSText turns control characters into spaces, collapses whitespace
+// and removes every redact value of 8 bytes or more (as the core does).
+func cleanSTSText(s string, redact []string) string {
+	for _, r := range redact {
+		if len(r) >= 8 && strings.Contains(s, r) {
+			s = strings.ReplaceAll(s, r, "[redacted]")
+		}
+	}
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// truncateText cuts s to at most n bytes on a character boundary, marking
+// the cut with "…" (counted in the n), as the core does.
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const ellipsis = "…"
+	cut := n - len(ellipsis)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	if cut < 0 {
+		cut = 0
+	}
+	return s[:cut] + ellipsis
+}
+
+// stripSpace removes layout whitespace from keys and tokens.
+func stripSpace(s string) string {
+	return strings.Join(strings.Fields(s), "")
+}
+
+// endpoint names where calls go, for logs.
+func (c *stsClient) endpoint() string { return c.resolved }
+
+// close releases the idle connections of the client's pool.
+func (c *stsClient) close() {
+	c.http.CloseIdleConnections()
+}
+
+// Interface guards
+var (
+	_ core.STS      = (*stsClient)(nil)
+	_ aws.RetryerV2 = deadlineRetryer{}
+)
