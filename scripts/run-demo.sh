@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# make run: a gateway answering PUT /apis/sts/token on a local demo stack.
+#
+# Builds bin/caddy (with the sts_token module), the dev tool
+# .cache/bin/stsdev and the pinned MinIO; starts MinIO on free 127.0.0.1
+# ports with a throwaway data dir under .cache/demo/ and a demo user (the
+# gateway's own keys); makes a signing key and JWKS with stsdev; starts
+# `bin/caddy run --config Caddyfile.example --adapter caddyfile` with the
+# environment Caddyfile.example reads; waits until it is healthy and prints
+# ready-to-paste commands. Ctrl-C stops everything it started.
+#
+#   scripts/run-demo.sh            run until Ctrl-C
+#   scripts/run-demo.sh --check    run the printed commands once, then stop
+#
+# STSGATE_DEMO_PORT picks the gateway's port (default: 8080 when free);
+# STSGATE_DEMO_CADDYFILE another Caddyfile (default: Caddyfile.example).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+check=0
+[[ "${1:-}" == "--check" ]] && check=1
+
+demo=$root/.cache/demo
+bindir=$root/.cache/bin
+stsdev=$bindir/stsdev
+mkdir -p "$demo" "$bindir"
+
+pids=()
+cleanup() {
+  local status=$?
+  trap - INT TERM EXIT
+  if ((${#pids[@]})); then
+    echo
+    echo "demo: stopping (${pids[*]})"
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  fi
+  rm -rf "$demo/minio-data"
+  exit "$status"
+}
+trap cleanup INT TERM EXIT
+
+step() { printf '\033[1m== %s\033[0m\n' "$*"; }
+
+# port_free PORT: nothing listens on 127.0.0.1:PORT.
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# free_port [PREFERRED]: PREFERRED when free, else a free port in 20000-59999.
+free_port() {
+  if [[ -n "${1:-}" ]] && port_free "$1"; then echo "$1"; return; fi
+  local p
+  for _ in $(seq 100); do
+    p=$((20000 + RANDOM % 40000))
+    if port_free "$p"; then echo "$p"; return; fi
+  done
+  echo "demo: no free port found" >&2
+  return 1
+}
+
+# wait_http URL SECONDS [CURL ARGS...]: until URL answers 2xx.
+wait_http() {
+  local url=$1 limit=$2
+  shift 2
+  local deadline=$((SECONDS + limit))
+  until curl -fsS -o /dev/null "$@" "$url" 2>/dev/null; do
+    if ((SECONDS > deadline)); then
+      echo "demo: $url did not answer within ${limit}s" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+step "building bin/caddy, stsdev and MinIO (the first run takes minutes)"
+(cd caddymodule && go build -o ../bin/caddy ./cmd/caddy)
+(cd e2e && go build -o "$stsdev" ./cmd/stsdev)
+scripts/build-minio.sh
+
+step "starting MinIO"
+minio_port=$(free_port)
+console_port=$(free_port)
+minio_url=http://127.0.0.1:$minio_port
+export MINIO_ROOT_USER=stsgate-demo-root
+export MINIO_ROOT_PASSWORD=stsgate-demo-root-password
+rm -rf "$demo/minio-data"
+mkdir -p "$demo/minio-data" "$demo/minio-certs"
+MINIO_BROWSER=off MINIO_UPDATE=off "$bindir/minio" server "$demo/minio-data" \
+  --address "127.0.0.1:$minio_port" --console-address "127.0.0.1:$console_port" \
+  --certs-dir "$demo/minio-certs" --quiet >"$demo/minio.log" 2>&1 &
+pids+=($!)
+wait_http "$minio_url/minio/health/live" 60
+
+# The gateway's own keys: a MinIO user with the readwrite policy. The
+# temporary credentials it hands out can do what this user can, narrowed
+# by the session policy when one is configured.
+gateway_user=stsgate-demo-gateway
+gateway_secret=stsgate-demo-gateway-secret
+"$stsdev" minio-setup -endpoint "$minio_url" -user "$gateway_user" -secret "$gateway_secret" -policy readwrite
+
+step "signing key and JWKS"
+"$stsdev" keys -dir "$demo/keys"
+
+# What Caddyfile.example reads from the environment.
+issuer=http://stsgate.demo
+audience=stsgate-demo
+gateway_port=$(free_port "${STSGATE_DEMO_PORT:-8080}")
+gateway_url=http://127.0.0.1:$gateway_port
+export STSGATE_LISTEN=127.0.0.1:$gateway_port
+export STSGATE_ADMIN=127.0.0.1:$(free_port)
+export MINIO_URL=$minio_url
+export STS_ENDPOINT=$minio_url
+export STS_REGION=us-east-1
+export STS_ROLE_ARN=arn:minio:iam:::role/stsgate-demo # MinIO ignores it
+export STS_ACCESS_KEY=$gateway_user
+export STS_SECRET_KEY=$gateway_secret
+export OIDC_ISSUER=$issuer
+export OIDC_JWKS_FILE=$demo/keys/jwks.json
+export OIDC_AUDIENCE=$audience
+
+caddyfile=${STSGATE_DEMO_CADDYFILE:-Caddyfile.example}
+step "starting Caddy with $caddyfile"
+# Caddy's own state (autosave.json, certificates) stays under .cache/demo.
+XDG_DATA_HOME=$demo/caddy-data XDG_CONFIG_HOME=$demo/caddy-config \
+  "$root/bin/caddy" run --config "$caddyfile" --adapter caddyfile >"$demo/caddy.log" 2>&1 &
+pids+=($!)
+
+mint() { "$stsdev" token -dir "$demo/keys" -sub "${1:-jane}" -aud "$audience" -iss "$issuer" -ttl 1h; }
+token=$(mint jane)
+if ! wait_http "$gateway_url/apis/sts/healthz" 30 -H "Authorization: Bearer $token"; then
+  echo "--- caddy.log" >&2
+  tail -n 30 "$demo/caddy.log" >&2
+  exit 1
+fi
+
+creds=${TMPDIR:-/tmp}/creds.json
+put_cmd="curl -sS -X PUT $gateway_url/apis/sts/token -H \"Authorization: Bearer $token\""
+get_creds="$put_cmd | tee $creds"
+use_creds="$stsdev s3 -creds $creds put demo/hello.txt"
+cat <<EOF
+
+stsgate demo is up (logs in .cache/demo/*.log)
+
+  gateway   $gateway_url   (Caddy with $caddyfile)
+  token     PUT $gateway_url/apis/sts/token
+  MinIO     $minio_url   (S3 and STS; root user $MINIO_ROOT_USER)
+
+Get temporary S3 credentials for "jane" (the bearer token is valid for 1h):
+
+$get_creds
+
+Use them against MinIO (the bucket is created if needed):
+
+$use_creds
+
+(or in one go: curl ... | $stsdev s3 -creds - put demo/hello.txt)
+A token for someone else:
+  $stsdev token -dir $demo/keys -sub bob -aud $audience -iss $issuer
+
+Ctrl-C stops Caddy and MinIO.
+EOF
+
+if ((check)); then
+  step "--check: running the printed commands"
+  eval "$get_creds"
+  echo
+  eval "$use_creds"
+  eval "$put_cmd | $stsdev s3 -creds - ls demo"
+  step "--check: ok"
+  exit 0
+fi
+
+wait -n "${pids[@]}" || true
+# On Ctrl-C the processes stop with the script; give its trap the word.
+sleep 0.5
+echo "demo: a process stopped by itself; see .cache/demo/*.log" >&2
+exit 1
