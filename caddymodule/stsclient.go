@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"os"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
@@ -35,10 +33,6 @@ const (
 	// maxSTSAnswer bounds what is read of an STS error answer, as the core's
 	// own client does; real ones are ~1 KiB.
 	maxSTSAnswer = 1 << 20
-	// maxSTSCode and maxSTSMessage bound what of an error answer reaches the
-	// caller, as in the core.
-	maxSTSCode    = 64
-	maxSTSMessage = 200
 )
 
 // stsClient implements core.STS with aws-sdk-go-v2. It is built once per
@@ -287,9 +281,9 @@ func (c *stsClient) classify(parent, ctx context.Context, err error, answer *cap
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		if answer.body != nil {
-			return readFailedAnswer(answer.status, answer.body, err, requestID(err), redact)
+			return readFailedAnswer(answer.status, answer.body, err, redact)
 		}
-		return rejected(httpStatus(err), apiErr.ErrorCode(), apiErr.ErrorMessage(), requestID(err), redact)
+		return core.STSErrorAnswer(httpStatus(err), apiErr.ErrorCode(), apiErr.ErrorMessage(), requestID(err), redact)
 	}
 	if ctx.Err() != nil {
 		if parent.Err() == context.Canceled {
@@ -302,7 +296,7 @@ func (c *stsClient) classify(parent, ctx context.Context, err error, answer *cap
 		return core.STSUnreachable(err)
 	}
 	if answer.body != nil {
-		return readFailedAnswer(answer.status, answer.body, err, requestID(err), redact)
+		return readFailedAnswer(answer.status, answer.body, err, redact)
 	}
 	return core.STSBadAnswer(err)
 }
@@ -367,114 +361,15 @@ func (a *capturedAnswer) handle(ctx context.Context, in middleware.DeserializeIn
 	return out, md, err
 }
 
-// stsErrorXML is the Error element of an ErrorResponse, or a bare S3-style
-// Error document (Ceph RGW), matched by local name as in the core.
-type stsErrorXML struct {
-	Code    string `xml:"Code"`
-	Message string `xml:"Message"`
-}
-
-type stsErrorResponseXML struct {
-	Error stsErrorXML `xml:"Error"`
-}
-
-// readFailedAnswer reads an answer the SDK failed on: the code and message
-// of an ErrorResponse or Error document (whatever the status, as in the
-// core), or a bad answer for anything else. sdkErr is the SDK's failure,
-// kept as the cause of a bad answer.
-func readFailedAnswer(status int, body []byte, sdkErr error, reqID string, redact []string) error {
-	bad := func(what string, cause error) error {
-		if cause != nil {
-			return core.STSBadAnswer(fmt.Errorf("STS answered HTTP %d: the answer %s: %v", status, what, cause))
-		}
-		return core.STSBadAnswer(fmt.Errorf("STS answered HTTP %d: the answer %s", status, what))
+// readFailedAnswer reads an answer the SDK failed on exactly as the core
+// reads it: a refusal for an error document (whatever the status), a bad
+// answer for anything else. A success document that the SDK could not read
+// is a bad answer too, with the SDK's failure as its cause.
+func readFailedAnswer(status int, body []byte, sdkErr error, redact []string) error {
+	if _, err := core.ParseSTSAnswer(status, body, redact); err != nil {
+		return err
 	}
-	if status >= 300 && status <= 399 {
-		return core.STSBadAnswer(fmt.Errorf("STS answered HTTP %d, a redirect", status))
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return bad("is empty", nil)
-	}
-	dec := xml.NewDecoder(bytes.NewReader(body))
-	var start xml.StartElement
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return bad("is not XML", err)
-		}
-		if se, ok := tok.(xml.StartElement); ok {
-			start = se
-			break
-		}
-	}
-	var doc stsErrorXML
-	switch start.Name.Local {
-	case "ErrorResponse":
-		var wrapped stsErrorResponseXML
-		if err := dec.DecodeElement(&wrapped, &start); err != nil {
-			return bad("is not well-formed XML", err)
-		}
-		doc = wrapped.Error
-	case "Error":
-		if err := dec.DecodeElement(&doc, &start); err != nil {
-			return bad("is not well-formed XML", err)
-		}
-	case "AssumeRoleResponse", "AssumeRoleWithWebIdentityResponse":
-		if status < 200 || status > 299 {
-			return bad("holds credentials with a failure status", nil)
-		}
-		return bad("cannot be read", sdkErr)
-	default:
-		return bad("is not an STS document", fmt.Errorf("root element <%s>", truncateText(start.Name.Local, 64)))
-	}
-	return rejected(status, doc.Code, doc.Message, reqID, redact)
-}
-
-// rejected builds the core's STSRejected from an error answer's code and
-// message, cleaned of control characters and of the redact values (the
-// caller's token, the session policy) and cut as the core cuts them.
-func rejected(status int, code, message, reqID string, redact []string) error {
-	code = truncateText(cleanSTSText(code, redact), maxSTSCode)
-	message = truncateText(cleanSTSText(message, redact), maxSTSMessage)
-	cause := fmt.Sprintf("STS answered HTTP %d", status)
-	if id := truncateText(cleanSTSText(reqID, redact), 128); id != "" {
-		cause += ", request id " + id
-	}
-	return core.STSRejected(code, message, errors.New(cause))
-}
-
-// cleanSTSText turns control characters into spaces, collapses whitespace
-// and removes every redact value of 8 bytes or more (as the core does).
-func cleanSTSText(s string, redact []string) string {
-	for _, r := range redact {
-		if len(r) >= 8 && strings.Contains(s, r) {
-			s = strings.ReplaceAll(s, r, "[redacted]")
-		}
-	}
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
-			return ' '
-		}
-		return r
-	}, s)
-	return strings.Join(strings.Fields(s), " ")
-}
-
-// truncateText cuts s to at most n bytes on a character boundary, marking
-// the cut with "…" (counted in the n), as the core does.
-func truncateText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const ellipsis = "…"
-	cut := n - len(ellipsis)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	if cut < 0 {
-		cut = 0
-	}
-	return s[:cut] + ellipsis
+	return core.STSBadAnswer(fmt.Errorf("STS answered HTTP %d: the SDK could not read the answer: %w", status, sdkErr))
 }
 
 // stripSpace removes layout whitespace from keys and tokens.

@@ -235,7 +235,7 @@ func (c *STSClient) attempt(ctx context.Context, body []byte, signed bool, keys 
 	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
 		return Credentials{}, false, false, STSBadAnswer(fmt.Errorf("STS answered HTTP %d, a redirect", resp.StatusCode))
 	}
-	creds, err := parseSTSAnswer(resp.StatusCode, answer, redact)
+	creds, err := ParseSTSAnswer(resp.StatusCode, answer, redact)
 	if err != nil {
 		return Credentials{}, resp.StatusCode >= 500, false, err
 	}

@@ -64,15 +64,17 @@ func readSTSAnswer(r io.Reader) ([]byte, error) {
 // parseAssumeRoleResponse reads the credentials out of a successful
 // AssumeRole or AssumeRoleWithWebIdentity answer.
 func parseAssumeRoleResponse(body []byte) (Credentials, error) {
-	return parseSTSAnswer(200, body, nil)
+	return ParseSTSAnswer(200, body, nil)
 }
 
-// parseSTSAnswer classifies an STS answer of the given HTTP status: the
+// ParseSTSAnswer classifies an STS answer of the given HTTP status: the
 // credentials of a success document, a KindSTSRejected *Error for an error
 // document (whatever the status), and a KindSTSBadAnswer *Error for anything
 // else. redact lists request values (token, policy) that must not reach a
-// Detail even if the STS echoed them.
-func parseSTSAnswer(status int, body []byte, redact []string) (Credentials, error) {
+// Detail even if the STS echoed them. A host with its own STS client (the
+// Caddy build) reads the answers its SDK failed on with it, so that both
+// builds refuse alike.
+func ParseSTSAnswer(status int, body []byte, redact []string) (Credentials, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return Credentials{}, stsBadAnswer(status, "is empty", nil)
 	}
@@ -179,6 +181,12 @@ func stsBadAnswer(status int, what string, cause error) *Error {
 		err = fmt.Errorf("STS answered HTTP %d: the answer %s: %v", status, what, cause)
 	}
 	return STSBadAnswer(err)
+}
+
+// STSErrorAnswer is the refusal for an STS error answer's code and message
+// (as an SDK reports them), cleaned and cut exactly as ParseSTSAnswer does.
+func STSErrorAnswer(status int, code, message, requestID string, redact []string) *Error {
+	return stsRejected(status, stsErrorXML{Code: code, Message: message, RequestID: requestID}, redact)
 }
 
 // stsRejected builds the KindSTSRejected *Error of an STS error document
