@@ -14,6 +14,11 @@ export STSGATE_TRAEFIK  := $(CACHE)/traefik
 export STSGATE_MINIO    := $(CACHE)/minio
 export STSGATE_REQUIRE_BINARIES := 1
 
+# go.work ties the modules together for editors and ad-hoc builds; make
+# builds and tests each module with exactly its own go.mod, as xcaddy and
+# Traefik users get it.
+export GOWORK := off
+
 GO_TEST_FLAGS ?= -count=1
 
 .PHONY: all build run test test-core test-caddy test-e2e bench traefik minio vendor-check fmt-check clean
