@@ -9,7 +9,6 @@ package caddymodule
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +26,7 @@ import (
 	"time"
 
 	"github.com/stsgate/stsgate/internal/conformance"
+	"github.com/stsgate/stsgate/internal/testproc"
 )
 
 var (
@@ -76,10 +76,7 @@ func caddyBinary(t *testing.T) string {
 		fmt.Fprintf(os.Stderr, "built %s in %s\n", out, time.Since(start).Round(time.Second))
 	})
 	if binaryErr != nil {
-		if os.Getenv("STSGATE_REQUIRE_BINARIES") == "1" {
-			t.Fatalf("no Caddy binary (STSGATE_REQUIRE_BINARIES=1): %v", binaryErr)
-		}
-		t.Skipf("no Caddy binary: %v", binaryErr)
+		testproc.Missing(t, fmt.Sprintf("no Caddy binary: %v", binaryErr))
 	}
 	return binaryPath
 }
@@ -94,30 +91,9 @@ func goTool() string {
 // freePort is a loopback port nothing listens on right now.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// lockedBuffer collects a process's output.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	_, port, _ := net.SplitHostPort(testproc.LoopbackAddr(t))
+	n, _ := strconv.Atoi(port)
+	return n
 }
 
 // processEnv is the test's environment with a private HOME and XDG
@@ -147,7 +123,7 @@ func processEnv(t *testing.T, extra map[string]string) []string {
 type caddyProcess struct {
 	base   string // the site, http://127.0.0.1:port
 	admin  string // the admin API, http://127.0.0.1:port
-	output *lockedBuffer
+	output *testproc.Buffer
 	done   chan struct{}
 }
 
@@ -163,7 +139,7 @@ func startCaddy(t *testing.T, bin, caddyfile string, adminPort, sitePort int, en
 	p := &caddyProcess{
 		base:   fmt.Sprintf("http://127.0.0.1:%d", sitePort),
 		admin:  fmt.Sprintf("http://127.0.0.1:%d", adminPort),
-		output: &lockedBuffer{},
+		output: &testproc.Buffer{},
 		done:   make(chan struct{}),
 	}
 	cmd := exec.Command(bin, "run", "--config", path, "--adapter", "caddyfile")

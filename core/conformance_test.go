@@ -1,15 +1,14 @@
 package core_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stsgate/stsgate/core"
 	"github.com/stsgate/stsgate/internal/conformance"
+	"github.com/stsgate/stsgate/internal/testproc"
 )
 
 // TestConformance runs CONTRACT.md's table against the core alone; the Caddy
@@ -35,7 +34,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer env.Close()
-	var logs syncBuffer
+	var logs testproc.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h, err := env.Handler(core.Options{Logger: logger})
 	if err != nil {
@@ -79,21 +78,4 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	if !strings.Contains(out, conformance.FakeAccessKeyID) {
 		t.Errorf("audit lines should name the AccessKeyId issued")
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stsgate/stsgate/internal/testproc"
+
 	"github.com/stsgate/stsgate/core"
 	"github.com/stsgate/stsgate/internal/conformance"
 )
@@ -27,9 +29,9 @@ import (
 // startCaddyGateway runs bin/caddy with cfg and waits until it serves.
 func startCaddyGateway(t *testing.T, cfg core.Config) string {
 	t.Helper()
-	bin := realBinary(t, "STSGATE_CADDY", "../bin/caddy")
+	bin := testproc.Binary(t, "STSGATE_CADDY", "../bin/caddy")
 	dir := t.TempDir()
-	addr := pickLoopbackAddr(t)
+	addr := testproc.LoopbackAddr(t)
 	_, port, _ := strings.Cut(addr, ":")
 	caddyfile := filepath.Join(dir, "Caddyfile")
 	if err := os.WriteFile(caddyfile, []byte(caddyfileFor(cfg, port)), 0o600); err != nil {
@@ -41,7 +43,7 @@ func startCaddyGateway(t *testing.T, cfg core.Config) string {
 		"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
 		"XDG_DATA_HOME=" + filepath.Join(dir, "data"), "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
 	}
-	out := &procOutput{}
+	out := &testproc.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	start := time.Now()
 	if err := cmd.Start(); err != nil {

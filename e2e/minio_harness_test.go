@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stsgate/stsgate/internal/testproc"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -54,7 +56,7 @@ type minioServer struct {
 	admin *madmin.AdminClient
 	cmd   *exec.Cmd
 	done  chan struct{}
-	log   *procOutput
+	log   *testproc.Buffer
 }
 
 // minioEnv is what every MinIO scenario shares: the IdP, MinIO trusting it,
@@ -68,7 +70,7 @@ type minioEnv struct {
 
 func newMinIOEnv(t *testing.T) *minioEnv {
 	t.Helper()
-	bin := realBinary(t, "STSGATE_MINIO", "../.cache/bin/minio")
+	bin := testproc.Binary(t, "STSGATE_MINIO", "../.cache/bin/minio")
 	idp, err := conformance.NewIdP()
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +101,7 @@ func startMinIO(t *testing.T, bin, oidcConfigURL string) *minioServer {
 
 func tryStartMinIO(t *testing.T, bin, oidcConfigURL string) (*minioServer, error) {
 	dir := t.TempDir()
-	addr, console := pickLoopbackAddr(t), pickLoopbackAddr(t)
+	addr, console := testproc.LoopbackAddr(t), testproc.LoopbackAddr(t)
 	cmd := exec.Command(bin, "server", filepath.Join(dir, "data"),
 		"--address", addr, "--console-address", console,
 		"--certs-dir", filepath.Join(dir, "certs"), "--quiet")
@@ -112,7 +114,7 @@ func tryStartMinIO(t *testing.T, bin, oidcConfigURL string) (*minioServer, error
 		"MINIO_IDENTITY_OPENID_CLIENT_ID="+conformance.Audience,
 		"MINIO_IDENTITY_OPENID_CLAIM_NAME="+minioClaimPolicy,
 	)
-	m := &minioServer{URL: "http://" + addr, cmd: cmd, done: make(chan struct{}), log: &procOutput{}}
+	m := &minioServer{URL: "http://" + addr, cmd: cmd, done: make(chan struct{}), log: &testproc.Buffer{}}
 	cmd.Stdout, cmd.Stderr = m.log, m.log
 	start := time.Now()
 	if err := cmd.Start(); err != nil {

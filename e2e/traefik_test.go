@@ -28,6 +28,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stsgate/stsgate/internal/testproc"
+
 	"github.com/stsgate/stsgate/internal/conformance"
 	"github.com/stsgate/stsgate/traefikplugin/plugintest"
 )
@@ -44,7 +46,7 @@ type traefikServer struct {
 	dynamic  string
 	cmd      *exec.Cmd
 	done     chan struct{}
-	out      *procOutput
+	out      *testproc.Buffer
 }
 
 // traefikRoute is one router of the dynamic configuration.
@@ -107,16 +109,16 @@ func writeConfig(t testing.TB, path string, config map[string]any) {
 // stopped when the test ends; its log is printed if the test failed.
 func startTraefik(t *testing.T, dynamic map[string]any) *traefikServer {
 	t.Helper()
-	bin := realBinary(t, "STSGATE_TRAEFIK", "../.cache/bin/traefik")
+	bin := testproc.Binary(t, "STSGATE_TRAEFIK", "../.cache/bin/traefik")
 	dir := t.TempDir()
 	copyPluginTree(t, filepath.Join(dir, "plugins-local", "src", filepath.FromSlash(pluginModule)))
 
 	s := &traefikServer{
 		dynamic: filepath.Join(dir, "dynamic.yml"),
 		done:    make(chan struct{}),
-		out:     &procOutput{},
+		out:     &testproc.Buffer{},
 	}
-	web, api := pickLoopbackAddr(t), pickLoopbackAddr(t)
+	web, api := testproc.LoopbackAddr(t), testproc.LoopbackAddr(t)
 	s.URL, s.API = "http://"+web, "http://"+api
 	writeConfig(t, s.dynamic, dynamic)
 	static := map[string]any{
@@ -266,7 +268,7 @@ func startBackend(t testing.TB, h http.Handler) string {
 // TestTraefikConformance runs CONTRACT.md's table against the plugin in a
 // real Traefik: the same statuses, headers and bodies as the core.
 func TestTraefikConformance(t *testing.T) {
-	realBinary(t, "STSGATE_TRAEFIK", "../.cache/bin/traefik")
+	testproc.Binary(t, "STSGATE_TRAEFIK", "../.cache/bin/traefik")
 	env, err := conformance.NewEnv()
 	if err != nil {
 		t.Fatal(err)
@@ -311,7 +313,7 @@ func TestTraefikConformance(t *testing.T) {
 // keys): no request may fail, and Traefik's goroutine count after the 50
 // reloads must not have grown with them.
 func TestTraefikReload(t *testing.T) {
-	realBinary(t, "STSGATE_TRAEFIK", "../.cache/bin/traefik")
+	testproc.Binary(t, "STSGATE_TRAEFIK", "../.cache/bin/traefik")
 	const reloads = 50
 	const baselineAfter = 5
 	env, err := conformance.NewEnv()

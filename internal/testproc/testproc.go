@@ -1,0 +1,75 @@
+// Package testproc holds what every test that drives a real process needs:
+// finding the binary, picking a loopback port, collecting output. The core,
+// the Caddy module and the e2e module share it.
+package testproc
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// RequireEnv, set to 1, turns a missing binary into a failure instead of a
+// skip. make test sets it, so CI can never pass by skipping.
+const RequireEnv = "STSGATE_REQUIRE_BINARIES"
+
+// Missing skips the test for a missing binary, or fails it when RequireEnv
+// is set.
+func Missing(t testing.TB, msg string) {
+	t.Helper()
+	if os.Getenv(RequireEnv) == "1" {
+		t.Fatalf("%s (%s=1)", msg, RequireEnv)
+	}
+	t.Skip(msg)
+}
+
+// Binary finds a real binary from the environment variable env, else at
+// fallback; when it is not there the test skips (see Missing).
+func Binary(t testing.TB, env, fallback string) string {
+	t.Helper()
+	path := os.Getenv(env)
+	if path == "" {
+		path = fallback
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	if st, err := os.Stat(path); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+		Missing(t, fmt.Sprintf("%s: no executable at %s (set %s or build it)", env, path, env))
+	}
+	return path
+}
+
+// LoopbackAddr returns a 127.0.0.1 address whose port was free a moment ago.
+func LoopbackAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// Buffer collects output written from several goroutines (a child process's
+// stdout and stderr, a logger).
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
