@@ -125,6 +125,7 @@ type caddyProcess struct {
 	admin  string // the admin API, http://127.0.0.1:port
 	output *testproc.Buffer
 	done   chan struct{}
+	pid    int
 }
 
 // startCaddy runs the binary on caddyfile (which must put the admin API on
@@ -148,6 +149,7 @@ func startCaddy(t *testing.T, bin, caddyfile string, adminPort, sitePort int, en
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	p.pid = cmd.Process.Pid
 	go func() {
 		_ = cmd.Wait()
 		close(p.done)
@@ -416,6 +418,16 @@ func TestCaddyReloadsDoNotLeak(t *testing.T) {
 		}
 		return n
 	}
+	// openFiles counts Caddy's file descriptors: sockets, files and the
+	// credential and key files the module reads.
+	openFiles := func() int {
+		t.Helper()
+		entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(entries)
+	}
 	// settled waits until the count stops moving (old servers finish
 	// shutting down) and returns it; with limit > 0 it stops early once the
 	// count is at most limit.
@@ -432,19 +444,25 @@ func TestCaddyReloadsDoNotLeak(t *testing.T) {
 		return last
 	}
 
-	const reloads, margin = 100, 15
+	const reloads, margin, fdMargin = 100, 15, 10
 	load(1)
 	issue(1)
 	first := settled(0)
+	firstFiles := openFiles()
 	for i := 2; i <= reloads; i++ {
 		load(i)
 		issue(i)
 	}
 	last := settled(first + margin)
-	t.Logf("goroutines after load 1: %d, after load %d: %d (token requests tried again after a transport error: %d)",
-		first, reloads, last, transportRetries)
+	client.CloseIdleConnections() // the test's own keep-alive sockets are not Caddy's leak
+	lastFiles := openFiles()
+	t.Logf("goroutines after load 1: %d, after load %d: %d; open files %d -> %d (token requests tried again after a transport error: %d)",
+		first, reloads, last, firstFiles, lastFiles, transportRetries)
 	if last > first+margin {
 		t.Errorf("goroutines grew from %d to %d over %d reloads", first, last, reloads-1)
+	}
+	if lastFiles > firstFiles+fdMargin {
+		t.Errorf("open files grew from %d to %d over %d reloads", firstFiles, lastFiles, reloads-1)
 	}
 
 	// Everything still answers after the reloads.
