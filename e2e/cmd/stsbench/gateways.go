@@ -38,7 +38,8 @@ const (
 	tokenPath   = core.DefaultPrefix + "/token"
 	healthzPath = core.DefaultPrefix + "/healthz"
 	// cacheWindow is the cache option of the cache_on variant.
-	cacheWindow = 15 * time.Minute
+	cacheWindow     = 15 * time.Minute
+	cacheWindowText = "15m"
 )
 
 // gateway is one running gateway process.

@@ -47,6 +47,7 @@ type options struct {
 	rows        map[string]bool
 	rounds      int
 	prewarm     time.Duration
+	pin         bool
 	minioData   string
 }
 
@@ -57,6 +58,7 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before each row's window")
 	fs.IntVar(&o.concurrency, "c", 16, "concurrent closed-loop workers")
 	fs.IntVar(&o.rounds, "rounds", 5, "slices each row's window is cut into, taking turns with the other rows of its group")
+	fs.BoolVar(&o.pin, "pin", true, "also run the token rows with MinIO alone on half the CPUs and everything else on the other half (needs taskset and 2+ CPUs)")
 	fs.DurationVar(&o.prewarm, "prewarm", 10*time.Second, "unmeasured load through every path before the first row")
 	fs.DurationVar(&o.soak, "soak", 60*time.Second, "length of each gateway's soak (0 skips it)")
 	fs.IntVar(&o.burst, "burst", 1000, "simultaneous requests of the cache row (0 skips it)")
@@ -68,7 +70,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.pprofDir, "pprof", "", "save the gateways' CPU profiles of every row (and heap profiles after the soak) here")
 	fs.StringVar(&o.command, "command", "", "the command line to name in the report (default: stsbench's own)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the working directory (configurations and logs)")
-	fs.StringVar(&o.minioData, "minio-data", "", "parent directory of MinIO's throwaway data directory (default: the working directory under $TMPDIR)")
+	fs.StringVar(&o.minioData, "minio-data", defaultMinIOData(), "parent directory of MinIO's throwaway data directory; a tmpfs keeps other work's disk I/O out of the STS rows (empty: the working directory under $TMPDIR)")
 	rows := fs.String("rows", "", "comma-separated row IDs to run, e.g. 1a,2a (default: all)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -131,6 +133,16 @@ func findRepo() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// defaultMinIOData is /dev/shm when it is a directory: MinIO writes every
+// temporary user it issues to its data directory, and on a shared disk
+// the STS rows would measure the disk.
+func defaultMinIOData() string {
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		return "/dev/shm"
+	}
+	return ""
 }
 
 func fileExists(path string) bool {

@@ -116,6 +116,18 @@ func fmtDur(d time.Duration) string {
 	}
 }
 
+// fmtRatio shows q with two decimals, or three when two would round it
+// across target.
+func fmtRatio(q, target float64) string {
+	two := fmt.Sprintf("%.2f", q)
+	if target > 0 {
+		if rounded, _ := strconv.ParseFloat(two, 64); (rounded >= target) != (q >= target) {
+			return fmt.Sprintf("%.3f×", q)
+		}
+	}
+	return two + "×"
+}
+
 func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
 func passMiss(ok bool) string {
@@ -200,22 +212,38 @@ func (rep *report) markdown() string {
 	w("- Command: `%s`\n", o.command)
 	w("- Machine: %d × %s (nproc %d), %.1f GiB RAM, Linux %s, %s/%s\n", m.CPUs, m.Model, m.CPUs, float64(m.Memory)/(1<<30), m.Kernel, runtime.GOOS, runtime.GOARCH)
 	w("- Go: %s; %s\n", m.Go, strings.Join(rep.versions, "; "))
-	w("- Load: %d closed-loop workers per row, %s warm-up then %s measured; RS256 tokens, one identity per worker; no credential cache except in the cache row. Took %s.\n",
-		o.concurrency, o.warmup, o.duration, rep.finished.Sub(rep.started).Round(time.Second))
+	w("- Load: %d closed-loop workers; %s measured per row, in %d slices that take turns with the other rows of the row's group (each slice after a warm-up; %s before a row's first), after a %s prewarm of every path. RS256 tokens, one identity per worker; no credential cache except in the cache row. The whole run took %s.\n",
+		o.concurrency, o.duration, o.rounds, o.warmup, o.prewarm, rep.finished.Sub(rep.started).Round(time.Second))
+	dataDir := "the working directory under $TMPDIR"
+	if o.minioData != "" {
+		dataDir = o.minioData
+	}
+	w("- MinIO: data in %s (it writes every temporary user it issues there); root keys sign AssumeRole; OpenID trust in the benchmark's IdP with claim-based policy (`policy: %s`) for web identity.\n", dataDir, minioPolicy)
 	w("- Load average (1/5/15 min) at the start: %s; at the end: %s.\n", m.LoadAvg, loadAvg())
 	if m.CPUs <= 4 {
-		w("- **Shared CPU:** the load generator, the gateway, MinIO and the IdP all run on these %d cores (and other work on the machine may too, see the load average). A row's rate is that of the whole loop on this machine, not of the gateway alone: the gateway's own CPU time is taken from MinIO's, so ratios here are lower bounds of what a gateway on its own cores would show.\n", m.CPUs)
+		w("- **Shared CPU:** the load generator, the gateway, MinIO and the IdP all run on these %d cores (and other work on the machine may too, see the load average). A row's rate is that of the whole loop on this machine, not of the gateway alone: the gateway's own CPU time is taken from MinIO's, so ratios here are lower bounds of what a gateway on its own cores would show. Sharing also inflates every process's CPU time per request (compare the CPU table's shared and pinned rows).\n", m.CPUs)
 	}
 	for _, n := range rep.notes {
 		w("- Note: %s\n", n)
 	}
 
-	w("\n### Throughput\n\n")
-	w("| Row | Path | req/s | p50 | p99 | errors | baseline | ratio | target | result |\n")
-	w("|---|---|---:|---:|---:|---:|---|---:|---:|---|\n")
+	header := func(title string) {
+		w("\n### %s\n\n", title)
+		w("| Row | Path | req/s | p50 | p99 | errors | baseline | ratio | target | result |\n")
+		w("|---|---|---:|---:|---:|---:|---|---:|---:|---|\n")
+	}
+	header("Throughput, every process on every CPU")
+	pinnedHeader := false
 	var targets []target
 	totalErrors := 0
 	for _, r := range rep.rows {
+		if r.Pinned && !pinnedHeader {
+			header("Throughput of the token rows, MinIO alone on its own CPU")
+			pinnedHeader = true
+		}
+		if r.Skip == skipNotSelected {
+			continue
+		}
 		if r.Skip != "" {
 			w("| %s | %s | – | – | – | – | | | | skipped: %s |\n", r.ID, r.What, r.Skip)
 			continue
@@ -231,7 +259,7 @@ func (rep *report) markdown() string {
 			label = l
 			if rate > 0 {
 				q := s.RPS() / rate
-				ratio = fmt.Sprintf("%.2f×", q)
+				ratio = fmtRatio(q, r.Target)
 				if r.Target > 0 {
 					tgt = fmt.Sprintf("≥ %.1f×", r.Target)
 					result = passMiss(q >= r.Target)
@@ -294,7 +322,7 @@ func (rep *report) markdown() string {
 			totalErrors += r.Errors
 			mode := "off"
 			if r.Cache {
-				mode = "`cache " + cacheWindow.String() + "`"
+				mode = "`cache " + cacheWindowText + "`"
 			}
 			ok := r.STSCalls == r.Want && r.Errors == 0
 			errs := strconv.Itoa(r.Errors)
@@ -302,7 +330,7 @@ func (rep *report) markdown() string {
 				errs += " (" + r.errMsg + ")"
 			}
 			w("| %s | %s | %d | %d | %s | %d | %d | %s | %s |\n", r.Gateway.name, mode, r.Requests, r.Issued, errs, r.STSCalls, r.Want, fmtDur(r.Took), passMiss(ok))
-			targets = append(targets, target{fmt.Sprintf("%s, cache %s: %d STS call(s) for %d requests", r.Gateway.name, strings.Trim(mode, "`"), r.Want, r.Requests), strconv.Itoa(r.STSCalls), ok})
+			targets = append(targets, target{fmt.Sprintf("%s, %s: %d STS call(s) for %d simultaneous requests", r.Gateway.name, strings.Replace(strings.Trim(mode, "`"), "off", "cache off", 1), r.Want, r.Requests), strconv.Itoa(r.STSCalls), ok})
 		}
 	}
 

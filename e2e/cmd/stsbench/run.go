@@ -32,11 +32,23 @@ type row struct {
 	// Target is the least ratio to the baseline; 0 for none.
 	Target float64
 	// Skip says why the row was not run.
-	Skip  string
-	Stats stats
+	Skip string
+	// Pinned rows run with MinIO alone on its own CPUs.
+	Pinned bool
+	Stats  stats
 	// CPU is the CPU time each process used in the measured window.
 	CPU  map[string]time.Duration
 	call call
+}
+
+// skipNotSelected is the Skip of a row -rows leaves out.
+const skipNotSelected = "not selected (-rows)"
+
+// group is rows measured together, taking turns; pin, when set, holds the
+// CPU placement they run with.
+type group struct {
+	rows []*row
+	pin  *pinning
 }
 
 // cpuProc is a process whose CPU time the rows account for.
@@ -218,40 +230,56 @@ func run(ctx context.Context, opts options) error {
 	// it. Within a group the rows take turns in short slices (rounds), so
 	// that drift (MinIO's background work, other load on the machine)
 	// falls on every row of the group alike.
-	groups := [][]*row{
-		{
+	groups := []group{
+		{rows: []*row{
 			{ID: "1a", What: "direct AssumeRole → MinIO (aws-sdk-go-v2)", call: directAR},
 			{ID: "2a", What: "Caddy · PUT token · assume_role", Gateway: caddy, Baselines: []string{"1a"}, Target: 0.9, call: put(caddy, variantAssumeRole)},
 			{ID: "2b", What: "Traefik · PUT token · assume_role", Gateway: traefik, Baselines: []string{"1a"}, Target: 0.8, call: put(traefik, variantAssumeRole)},
-		},
-		{
+		}},
+		{rows: []*row{
 			{ID: "1b", What: "direct AssumeRoleWithWebIdentity → MinIO (aws-sdk-go-v2)", Skip: webIdentitySkip, call: directWI},
 			{ID: "2c", What: "Caddy · PUT token · web_identity", Gateway: caddy, Baselines: []string{"1b"}, Target: 0.9, Skip: webIdentitySkip, call: put(caddy, variantWebIdentity)},
 			{ID: "2d", What: "Traefik · PUT token · web_identity", Gateway: traefik, Baselines: []string{"1b"}, Target: 0.8, Skip: webIdentitySkip, call: put(traefik, variantWebIdentity)},
-		},
-		{
+		}},
+		{rows: []*row{
 			{ID: "3a", What: "Caddy · GET healthz · `respond`", Gateway: caddy, call: get(caddy, variantBaseline, false)},
 			{ID: "3b", What: "Caddy · GET healthz · sts_token (token-checked)", Gateway: caddy, Baselines: []string{"3a"}, Target: 0.5, call: get(caddy, variantAssumeRole, true)},
-		},
-		{
+		}},
+		{rows: []*row{
 			{ID: "3c", What: "Traefik · GET healthz · `ping@internal`", Gateway: traefik, call: get(traefik, variantBaseline, false)},
 			{ID: "3d", What: "Traefik · GET healthz · plugin (token-checked)", Gateway: traefik, Baselines: []string{"3c"}, call: get(traefik, variantAssumeRole, true)},
-		},
+		}},
+	}
+	if pin := newPinning(opts, m.proc.pid(), []int{os.Getpid(), caddy.proc.pid(), traefik.proc.pid()}); pin != nil {
+		// The token rows again with MinIO alone on its own CPUs: whether a
+		// gateway is the bottleneck, apart from the CPU it takes from a
+		// co-located MinIO.
+		suffix := " · " + pin.label
+		groups = append(groups,
+			group{pin: pin, rows: []*row{
+				{ID: "4a", What: "direct AssumeRole → MinIO" + suffix, call: directAR},
+				{ID: "4b", What: "Caddy · PUT token · assume_role" + suffix, Gateway: caddy, Baselines: []string{"4a"}, Target: 0.9, call: put(caddy, variantAssumeRole)},
+				{ID: "4c", What: "Traefik · PUT token · assume_role" + suffix, Gateway: traefik, Baselines: []string{"4a"}, Target: 0.8, call: put(traefik, variantAssumeRole)},
+			}},
+			group{pin: pin, rows: []*row{
+				{ID: "4d", What: "direct AssumeRoleWithWebIdentity → MinIO" + suffix, Skip: webIdentitySkip, call: directWI},
+				{ID: "4e", What: "Caddy · PUT token · web_identity" + suffix, Gateway: caddy, Baselines: []string{"4d"}, Target: 0.9, Skip: webIdentitySkip, call: put(caddy, variantWebIdentity)},
+				{ID: "4f", What: "Traefik · PUT token · web_identity" + suffix, Gateway: traefik, Baselines: []string{"4d"}, Target: 0.8, Skip: webIdentitySkip, call: put(traefik, variantWebIdentity)},
+			}})
+		rep.notes = append(rep.notes, "rows 4a–4f repeat the token rows with "+pin.description)
 	}
 	var prewarm []call
-	for _, group := range groups {
-		var selected []*row
-		for _, r := range group {
+	for _, g := range groups {
+		for _, r := range g.rows {
+			r.Pinned = g.pin != nil
 			rep.rows = append(rep.rows, r)
 			if opts.rows != nil && !opts.rows[r.ID] {
-				r.Skip = "not selected (-rows)"
+				r.Skip = skipNotSelected
 			}
-			if r.Skip == "" {
-				selected = append(selected, r)
+			if r.Skip == "" && g.pin == nil {
 				prewarm = append(prewarm, r.call)
 			}
 		}
-		group = selected
 	}
 	if opts.prewarm > 0 && len(prewarm) > 0 {
 		// MinIO works through start-up tasks for a while, and every path
@@ -263,11 +291,13 @@ func run(ctx context.Context, opts options) error {
 			return prewarm[int(n.Add(1))%len(prewarm)](ctx, w)
 		}, nil)
 	}
-	for _, group := range groups {
+	for _, g := range groups {
 		if ctx.Err() != nil {
 			break
 		}
-		runGroup(ctx, opts, group, c, cpuProcs)
+		if err := runGroup(ctx, opts, g, c, cpuProcs); err != nil {
+			return err
+		}
 	}
 
 	if opts.soak > 0 {
@@ -325,19 +355,25 @@ func benchToken(idp *conformance.IdP, sub string) string {
 // in each round every row runs a slice of opts.duration/rounds after a
 // warm-up, the order turning by one row each round. A row's results add up
 // over its slices; with -pprof each gateway slice leaves a CPU profile.
-func runGroup(ctx context.Context, opts options, group []*row, c int, procs []cpuProc) {
+func runGroup(ctx context.Context, opts options, g group, c int, procs []cpuProc) error {
 	var rows []*row
-	for _, r := range group {
+	for _, r := range g.rows {
 		if r.Skip == "" {
 			rows = append(rows, r)
 			r.CPU = map[string]time.Duration{}
 			r.Stats = stats{errorSamples: map[string]int{}}
-		} else {
+		} else if r.Skip != skipNotSelected {
 			logf("row %s %s: skipped: %s", r.ID, r.What, r.Skip)
 		}
 	}
 	if len(rows) == 0 {
-		return
+		return nil
+	}
+	if g.pin != nil {
+		if err := g.pin.apply(); err != nil {
+			return err
+		}
+		defer g.pin.undo()
 	}
 	slice := opts.duration / time.Duration(opts.rounds)
 	warm := min(opts.warmup, max(slice/4, 250*time.Millisecond))
@@ -361,6 +397,7 @@ func runGroup(ctx context.Context, opts options, group []*row, c int, procs []cp
 		s := r.Stats
 		logf("row %s: %.0f req/s, p50 %s, p99 %s, %d errors %s; CPU per request: %s", r.ID, s.RPS(), fmtDur(s.Quantile(0.5)), fmtDur(s.Quantile(0.99)), s.Errors, s.ErrorSummary(), r.cpuPerRequest(procs))
 	}
+	return nil
 }
 
 // runSlice runs one slice of r and adds it to r's results.
@@ -424,7 +461,7 @@ func saveProfile(ctx context.Context, g *gateway, what, path string) error {
 // soak runs the token path of g for opts.soak and compares the resident set
 // at the end with the one after warm-up (the first sixth, at most 10 s).
 func soak(ctx context.Context, opts options, g *gateway, rss *rssSampler, do call) soakResult {
-	warm := min(opts.soak/6, 10*time.Second)
+	warm := min(opts.soak/6, 10*time.Second).Round(100 * time.Millisecond)
 	logf("soak %s: PUT token (assume_role) for %s, resident set after %s against the end", g.name, opts.soak, warm)
 	start := time.Now()
 	st := runClosedLoop(ctx, opts.concurrency, 0, opts.soak, do, nil)

@@ -1,0 +1,232 @@
+package e2e
+
+// The Traefik build's per-request cost: the token path of core/bench_test.go's
+// BenchmarkHandler with the core interpreted by yaegi v0.16.1, loaded from a
+// GOPATH tree exactly as Traefik loads the plugin (newPluginInterpreter of
+// yaegi_core_test.go). BenchmarkHandlerCompiledTwin runs the same setup
+// compiled, so the two read side by side:
+//
+//	go test -run '^$' -bench 'BenchmarkHandler(Interpreted|CompiledTwin)' ./e2e/
+//
+// Cases: RS256 and ES256 with an in-process STS stub (no network: parsing,
+// signature, claims, role, session name, response, as in core), and
+// RS256-stdlib-STS, where the core's own STS client (SigV4, HTTP, XML, what
+// Traefik runs) calls a fake STS on loopback.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stsgate/stsgate/core"
+	"github.com/stsgate/stsgate/internal/conformance"
+)
+
+// yaegiBenchHarness is interpreted next to the core: Wrap builds an issuer
+// from a JSON-encoded core.Config, with the interpreted stub STS when stub
+// is true and the core's standard-library client otherwise.
+const yaegiBenchHarness = `package benchharness
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/stsgate/stsgate/core"
+)
+
+type stubSTS struct{}
+
+func (stubSTS) AssumeRole(ctx context.Context, in core.AssumeRoleInput) (core.Credentials, error) {
+	return stubAnswer(in.Duration), nil
+}
+
+func (stubSTS) AssumeRoleWithWebIdentity(ctx context.Context, in core.WebIdentityInput) (core.Credentials, error) {
+	return stubAnswer(in.Duration), nil
+}
+
+func stubAnswer(d time.Duration) core.Credentials {
+	return core.Credentials{
+		AccessKeyID:     "ASIABENCHSTUB0000001",
+		SecretAccessKey: "bench/stub/secret/access/key/000001",
+		SessionToken:    "bench-stub-session-token-000001",
+		Expiration:      time.Now().Add(d),
+	}
+}
+
+func Wrap(next http.Handler, configJSON string, stub bool) (http.Handler, error) {
+	cfg, err := core.ParseConfigJSON([]byte(configJSON))
+	if err != nil {
+		return nil, err
+	}
+	opts := core.Options{}
+	if stub {
+		// Converted first: yaegi panics on a struct assigned straight to
+		// an interface-typed field (see core.New).
+		var sts core.STS = stubSTS{}
+		opts.STS = sts
+	}
+	iss, err := core.New(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	return iss.Wrap(next), nil
+}
+`
+
+// benchWrap builds the issuer of a JSON-encoded core.Config in front of next;
+// stub selects the in-process STS.
+type benchWrap func(next http.Handler, configJSON string, stub bool) (http.Handler, error)
+
+// interpretedBenchWrap loads the core and the harness under yaegi.
+func interpretedBenchWrap(b *testing.B) benchWrap {
+	b.Helper()
+	i, gopath := newPluginInterpreter(b)
+	dir := filepath.Join(gopath, "src", filepath.FromSlash(pluginModule), "benchharness")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "harness.go"), []byte(yaegiBenchHarness), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := i.Eval(`import "` + pluginModule + `/benchharness"`); err != nil {
+		b.Fatalf("yaegi cannot import the core: %v", err)
+	}
+	v, err := i.Eval("benchharness.Wrap")
+	if err != nil {
+		b.Fatal(err)
+	}
+	wrap, ok := v.Interface().(func(http.Handler, string, bool) (http.Handler, error))
+	if !ok {
+		b.Fatalf("benchharness.Wrap is a %s", v.Type())
+	}
+	return wrap
+}
+
+// compiledBenchWrap is the same harness, compiled.
+func compiledBenchWrap(sts core.STS) benchWrap {
+	return func(next http.Handler, configJSON string, stub bool) (http.Handler, error) {
+		cfg, err := core.ParseConfigJSON([]byte(configJSON))
+		if err != nil {
+			return nil, err
+		}
+		opts := core.Options{}
+		if stub {
+			opts.STS = sts
+		}
+		iss, err := core.New(cfg, opts)
+		if err != nil {
+			return nil, err
+		}
+		return iss.Wrap(next), nil
+	}
+}
+
+// compiledStubSTS answers like the interpreted stub.
+type compiledStubSTS struct{}
+
+func (compiledStubSTS) AssumeRole(_ context.Context, in core.AssumeRoleInput) (core.Credentials, error) {
+	return compiledStubAnswer(in.Duration), nil
+}
+
+func (compiledStubSTS) AssumeRoleWithWebIdentity(_ context.Context, in core.WebIdentityInput) (core.Credentials, error) {
+	return compiledStubAnswer(in.Duration), nil
+}
+
+func compiledStubAnswer(d time.Duration) core.Credentials {
+	return core.Credentials{
+		AccessKeyID:     "ASIABENCHSTUB0000001",
+		SecretAccessKey: "bench/stub/secret/access/key/000001",
+		SessionToken:    "bench-stub-session-token-000001",
+		Expiration:      time.Now().Add(d),
+	}
+}
+
+// BenchmarkHandlerInterpreted is BenchmarkHandler (core/bench_test.go) as
+// Traefik runs it: the core interpreted by yaegi.
+func BenchmarkHandlerInterpreted(b *testing.B) {
+	benchmarkHandlerCases(b, interpretedBenchWrap(b))
+}
+
+// BenchmarkHandlerCompiledTwin is BenchmarkHandlerInterpreted's setup
+// compiled (keys from the IdP's JWKS, the config through JSON), the
+// reference for its numbers next to core's BenchmarkHandler.
+func BenchmarkHandlerCompiledTwin(b *testing.B) {
+	benchmarkHandlerCases(b, compiledBenchWrap(compiledStubSTS{}))
+}
+
+func benchmarkHandlerCases(b *testing.B, wrap benchWrap) {
+	idp, err := conformance.NewIdP()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(idp.Close)
+	fake, err := conformance.NewFakeSTS()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(fake.Close)
+
+	cfg := core.DefaultConfig()
+	cfg.EndpointURL = "http://s3.bench.test:9000"
+	cfg.RoleARN = conformance.RoleOK
+	cfg.Credentials = core.CredentialsConfig{AccessKey: conformance.GatewayAccessKey, SecretKey: conformance.GatewaySecretKey}
+	cfg.STS.Endpoint = fake.URL
+	cfg.JWT.Issuer = idp.URL
+	cfg.JWT.JWKSURL = idp.URL + "/jwks"
+	cfg.JWT.Audience = []string{conformance.Audience}
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	cases := []struct {
+		name string
+		alg  string
+		key  conformance.SigningKey
+		stub bool
+	}{
+		{"RS256", "RS256", idp.RSA, true},
+		{"ES256", "ES256", idp.EC, true},
+		{"RS256-stdlib-STS", "RS256", idp.RSA, false},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			h, err := wrap(conformance.NextHandler(), string(data), c.stub)
+			if err != nil {
+				b.Fatal(err)
+			}
+			tok := "Bearer " + conformance.Sign(c.alg, c.key, idp.Claims(time.Now(), "jane"), nil)
+			serve := func() error {
+				req := httptest.NewRequest(http.MethodPut, "/apis/sts/token", nil)
+				req.Header.Set("Authorization", tok)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusCreated {
+					return fmt.Errorf("status %d: %s", rec.Code, rec.Body)
+				}
+				return nil
+			}
+			// The first request fetches the JWKS.
+			if err := serve(); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := serve(); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# make bench: the side-by-side load run, written to BENCHMARKS.md.
+#
+# Builds what is missing (bin/caddy, which `make build` normally builds
+# first; the pinned MinIO and Traefik into .cache/bin) and e2e/cmd/stsbench,
+# then runs it: MinIO, an OpenID provider, Caddy with sts_token and Traefik
+# with the plugin on loopback, closed-loop load through each and straight at
+# MinIO, a soak and the cache burst. The Markdown table goes to stdout and
+# into BENCHMARKS.md between its stsbench markers; progress goes to stderr.
+#
+#   BENCH_DURATION     measured time per row            (default 10s)
+#   BENCH_CONCURRENCY  closed-loop workers              (default 16)
+#   BENCH_SOAK         soak per gateway, 0 to skip      (default 60s)
+#
+#   BENCH_DURATION=3s BENCH_SOAK=10s scripts/bench.sh    a quick look
+#   scripts/bench.sh -pprof .cache/pprof                 extra stsbench flags
+#
+# A full run takes about 6 minutes once everything is built. Other load on the machine shows in the
+# numbers; the report records the load average.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+bindir=$root/.cache/bin
+mkdir -p "$bindir"
+# Each module builds with exactly its own go.mod, as make does.
+export GOWORK=off
+
+duration=${BENCH_DURATION:-10s}
+concurrency=${BENCH_CONCURRENCY:-16}
+soak=${BENCH_SOAK:-60s}
+
+if [[ ! -x bin/caddy ]]; then
+  echo "bench: building bin/caddy"
+  (cd caddymodule && go build -o "$root/bin/caddy" ./cmd/caddy)
+fi
+scripts/build-minio.sh
+scripts/build-traefik.sh
+echo "bench: building stsbench"
+(cd e2e && go build -o "$bindir/stsbench" ./cmd/stsbench)
+
+command="BENCH_DURATION=$duration BENCH_CONCURRENCY=$concurrency BENCH_SOAK=$soak scripts/bench.sh${*:+ $*}"
+exec "$bindir/stsbench" \
+  -repo "$root" \
+  -caddy "$root/bin/caddy" \
+  -traefik "$bindir/traefik" \
+  -minio "$bindir/minio" \
+  -duration "$duration" \
+  -c "$concurrency" \
+  -soak "$soak" \
+  -out "$root/BENCHMARKS.md" \
+  -command "$command" \
+  "$@"
