@@ -28,6 +28,8 @@ type Verifier struct {
 	leeway    time.Duration
 	maxBytes  int
 	now       func() time.Time
+	// verified caches tokens already verified (tokencache.go); nil: none.
+	verified *verifiedTokens
 }
 
 // NewVerifier builds a Verifier from a normalised JWTConfig.
@@ -50,6 +52,7 @@ func NewVerifier(cfg JWTConfig, keys KeySet, now func() time.Time) *Verifier {
 		leeway:    cfg.Leeway,
 		maxBytes:  cfg.MaxTokenBytes,
 		now:       now,
+		verified:  newVerifiedTokens(now),
 	}
 }
 
@@ -64,6 +67,16 @@ type tokenHeader struct {
 func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	if len(raw) > v.maxBytes {
 		return nil, invalidToken("token is too large")
+	}
+	var key string
+	if v.verified != nil {
+		key = tokenKey(raw)
+		if claims, ok := v.verified.get(key); ok {
+			if err := v.checkClaims(claims); err != nil {
+				return nil, err
+			}
+			return claims, nil
+		}
 	}
 	parts := strings.Split(raw, ".")
 	if len(parts) != 3 {
@@ -92,6 +105,10 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	}
 	if err := v.checkClaims(Claims(claims)); err != nil {
 		return nil, err
+	}
+	if v.verified != nil {
+		exp, _, _ := numericDate(Claims(claims), "exp")
+		v.verified.put(key, Claims(claims), exp.Add(v.leeway))
 	}
 	return Claims(claims), nil
 }

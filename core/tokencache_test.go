@@ -1,0 +1,71 @@
+package core
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// countingKeys counts how often the verifier needed a key.
+type countingKeys struct {
+	KeySet
+	lookups atomic.Int64
+}
+
+func (k *countingKeys) Keys(ctx context.Context, kid, alg string) ([]any, error) {
+	k.lookups.Add(1)
+	return k.KeySet.Keys(ctx, kid, alg)
+}
+
+func TestVerifiedTokensSkipTheSignatureOnlyForTheSameToken(t *testing.T) {
+	keys := &countingKeys{KeySet: newTestKeys(t)}
+	signer := keys.KeySet.(*testKeys)
+	now := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	v := NewVerifier(testConfig().JWT, keys, func() time.Time { return now })
+	tok := signer.sign(t, "RS256", testClaims(now, "jane"))
+	verify := func(raw string) error {
+		_, err := v.Verify(context.Background(), raw)
+		return err
+	}
+
+	if err := verify(tok); err != nil {
+		t.Fatal(err)
+	}
+	if err := verify(tok); err != nil || keys.lookups.Load() != 1 {
+		t.Fatalf("a second presentation should be a cache hit: err %v, key lookups %d", err, keys.lookups.Load())
+	}
+	// A different token, even one bit off, is verified in full and refused.
+	if err := verify(tok[:len(tok)-2] + "AA"); err == nil || keys.lookups.Load() != 2 {
+		t.Fatalf("a tampered token must be verified in full and refused: err %v, lookups %d", err, keys.lookups.Load())
+	}
+	// The TTL bounds how long a withdrawn key would still be honoured.
+	now = now.Add(verifiedTokenTTL)
+	if err := verify(tok); err != nil || keys.lookups.Load() != 3 {
+		t.Fatalf("after the TTL the signature is checked again: err %v, lookups %d", err, keys.lookups.Load())
+	}
+	// A hit still checks the claims against the clock.
+	now = now.Add(2 * time.Hour)
+	checkDetail(t, v.verifiedOrError(tok), "token is expired")
+}
+
+// verifiedOrError is Verify's error, for checkDetail.
+func (v *Verifier) verifiedOrError(raw string) error {
+	_, err := v.Verify(context.Background(), raw)
+	return err
+}
+
+func TestVerifiedTokensStayBounded(t *testing.T) {
+	now := time.Now()
+	c := newVerifiedTokens(func() time.Time { return now })
+	for i := 0; i < 3*verifiedTokenMax; i++ {
+		c.put(tokenKey(strconv.Itoa(i)), Claims{}, now.Add(time.Hour))
+	}
+	if n := len(c.entries); n > verifiedTokenMax {
+		t.Fatalf("%d entries, want at most %d", n, verifiedTokenMax)
+	}
+	if _, ok := c.get(tokenKey(strconv.Itoa(3*verifiedTokenMax - 1))); !ok {
+		t.Error("the newest entry should be there")
+	}
+}
