@@ -7,12 +7,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rsa"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -37,48 +33,6 @@ const (
 	roleARN = "arn:minio:iam:::role/stsbench"
 	region  = "us-east-1"
 )
-
-// oidcView serves the IdP's discovery document with a JWKS holding the RSA
-// key alone. MinIO refuses a whole JWKS when one member is an OKP key
-// without "alg" (the conformance IdP publishes its Ed25519 key that way, see
-// e2e/minio_harness_test.go), so MinIO reads this view; the gateways read
-// the IdP itself. Tokens are RS256 with the IdP's kid and iss either way.
-func oidcView(idp *conformance.IdP) (string, func(), error) {
-	pub := idp.RSA.Private.Public().(*rsa.PublicKey)
-	jwks, err := json.Marshal(map[string]any{"keys": []map[string]any{{
-		"kty": "RSA", "kid": idp.RSA.Kid, "use": "sig", "alg": "RS256",
-		"n": base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
-		"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
-	}}})
-	if err != nil {
-		return "", nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	base := "http://" + ln.Addr().String()
-	mux := http.NewServeMux()
-	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{
-			"issuer":                                idp.URL,
-			"jwks_uri":                              base + "/jwks",
-			"authorization_endpoint":                idp.URL + "/authorize",
-			"token_endpoint":                        idp.URL + "/token",
-			"response_types_supported":              []string{"code"},
-			"subject_types_supported":               []string{"public"},
-			"id_token_signing_alg_values_supported": []string{"RS256"},
-		})
-	})
-	mux.HandleFunc("/jwks", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(jwks)
-	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	return base + "/.well-known/openid-configuration", func() { _ = srv.Close() }, nil
-}
 
 // minio is the running MinIO.
 type minio struct {

@@ -126,11 +126,6 @@ func run(ctx context.Context, opts options) error {
 		return err
 	}
 	defer idp.Close()
-	viewURL, closeView, err := oidcView(idp)
-	if err != nil {
-		return err
-	}
-	defer closeView()
 
 	logf("starting MinIO")
 	minioDir := dir
@@ -140,7 +135,7 @@ func run(ctx context.Context, opts options) error {
 		}
 		defer os.RemoveAll(minioDir)
 	}
-	m, err := startMinIO(ctx, opts.minioBin, minioDir, viewURL)
+	m, err := startMinIO(ctx, opts.minioBin, minioDir, idp.URL+"/.well-known/openid-configuration")
 	if err != nil {
 		return err
 	}
