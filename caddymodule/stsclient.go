@@ -3,13 +3,10 @@ package caddymodule
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -50,7 +47,7 @@ type stsClient struct {
 // explicitEndpoint says whether the operator set sts_endpoint; without it
 // the SDK resolves AWS STS's endpoint for the region.
 func newSTSClient(cfg core.Config, explicitEndpoint bool) (*stsClient, error) {
-	httpClient, err := newSTSHTTPClient(cfg.STS)
+	httpClient, err := core.NewSTSHTTPClient(cfg.STS)
 	if err != nil {
 		return nil, err
 	}
@@ -88,44 +85,6 @@ func newSTSClient(cfg core.Config, explicitEndpoint bool) (*stsClient, error) {
 	}
 	c.client = sts.New(opts)
 	return c, nil
-}
-
-// newSTSHTTPClient builds the one http.Client of an STS client: system
-// roots plus ca_file, insecure_skip_verify if asked for, and no redirects
-// (a redirect would re-send a signed call or the caller's token elsewhere;
-// it reads as a bad answer instead).
-func newSTSHTTPClient(cfg core.STSConfig) (*http.Client, error) {
-	tlsConfig := &tls.Config{
-		MinVersion:         tls.VersionTLS12,
-		InsecureSkipVerify: cfg.InsecureSkipVerify, // #nosec G402 -- operator's explicit insecure_skip_verify
-	}
-	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
-			return nil, &core.ConfigError{Option: "ca_file", Reason: "cannot read it: " + err.Error()}
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, &core.ConfigError{Option: "ca_file", Reason: cfg.CAFile + " holds no PEM certificate"}
-		}
-		tlsConfig.RootCAs = pool
-	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.TLSClientConfig = tlsConfig
-	transport.MaxIdleConns = 256
-	transport.MaxIdleConnsPerHost = 64
-	transport.IdleConnTimeout = 90 * time.Second
-	if cfg.Timeout > 0 {
-		transport.TLSHandshakeTimeout = cfg.Timeout
-	}
-	transport.ExpectContinueTimeout = time.Second
-	return &http.Client{
-		Transport:     transport,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}, nil
 }
 
 // newRetryer is the SDK's standard retryer bounded for a gateway: retries+1

@@ -66,6 +66,33 @@ func NewSTSClient(cfg STSConfig, creds CredentialSource) (*STSClient, error) {
 		retries = 0
 	}
 
+	client, err := NewSTSHTTPClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &STSClient{
+		endpoint:  endpoint,
+		region:    region,
+		timeout:   timeout,
+		retries:   retries,
+		creds:     creds,
+		client:    client,
+		now:       time.Now,
+		retryBase: stsRetryBase,
+	}, nil
+}
+
+// NewSTSHTTPClient builds the one http.Client an STS client needs: TLS
+// verification on (system roots plus cfg.CAFile), insecure_skip_verify only
+// when asked for, a connection pool sized for a busy gateway, and no
+// redirects (a redirect would re-send the signed call or the caller's token
+// elsewhere; it reads as a bad answer instead). The Caddy build's SDK client
+// uses it too.
+func NewSTSHTTPClient(cfg STSConfig) (*http.Client, error) {
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = DefaultSTSTimeout
+	}
 	tlsConfig := &tls.Config{
 		MinVersion:         tls.VersionTLS12,
 		InsecureSkipVerify: cfg.InsecureSkipVerify,
@@ -98,20 +125,9 @@ func NewSTSClient(cfg STSConfig, creds CredentialSource) (*STSClient, error) {
 	transport.TLSHandshakeTimeout = timeout
 	transport.ExpectContinueTimeout = time.Second
 
-	return &STSClient{
-		endpoint: endpoint,
-		region:   region,
-		timeout:  timeout,
-		retries:  retries,
-		creds:    creds,
-		client: &http.Client{
-			Transport: transport,
-			// A redirect would re-send the signed request or the caller's
-			// token to another place: show it as a bad answer instead.
-			CheckRedirect: func(req *http.Request, via []*http.Request) error { return http.ErrUseLastResponse },
-		},
-		now:       time.Now,
-		retryBase: stsRetryBase,
+	return &http.Client{
+		Transport:     transport,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error { return http.ErrUseLastResponse },
 	}, nil
 }
 
