@@ -361,50 +361,16 @@ func TestCatalogBadOptions(t *testing.T) {
 	if _, err := p.build(cloneOptions(t, base), nextHandler(), "bad"); err != nil {
 		t.Fatalf("testData refused: %v", err)
 	}
-	jwt := func(o map[string]any) map[string]any { return o["jwt"].(map[string]any) }
-	for _, tc := range []struct {
-		name   string
-		edit   func(o map[string]any)
-		prefix string
-	}{
-		{"no roleArn nor roles", func(o map[string]any) { delete(o, "roleArn"); delete(o, "roles") }, "roleArn: required when mode is assume_role"},
-		{"no endpointURL", func(o map[string]any) { delete(o, "endpointURL") }, "endpointURL: required"},
-		{"bad mode", func(o map[string]any) { o["mode"] = "assume-role" }, "mode: must be assume_role or web_identity"},
-		{"duration over 12h", func(o map[string]any) { o["duration"] = "13h" }, "duration: must be between"},
-		{"duration not a duration", func(o map[string]any) { o["duration"] = "one hour" }, "duration: not a duration"},
-		{"cache as long as duration", func(o map[string]any) { o["cache"] = "1h" }, "cache: must be shorter than duration"},
-		{"secretKey without accessKey", func(o map[string]any) { delete(o, "accessKey") }, "accessKey: required with secretKey"},
-		{"no gateway keys", func(o map[string]any) { delete(o, "accessKey"); delete(o, "secretKey") }, "accessKey: required when mode is assume_role"},
-		{"secretKey and secretKeyFile", func(o map[string]any) { o["secretKeyFile"] = "/run/secrets/sk" }, "secretKey: give secretKey or secretKeyFile, not both"},
-		{"gateway keys in web_identity", func(o map[string]any) { o["mode"] = "web_identity" }, "accessKey: not used when mode is web_identity"},
-		{"stsEndpoint not a URL", func(o map[string]any) { o["stsEndpoint"] = "rgw:8080" }, "stsEndpoint: "},
-		{"role rule without roleArn", func(o map[string]any) {
-			o["roles"] = []any{map[string]any{"claim": "groups", "value": "s3"}}
-		}, "roles: rule 1 needs a claim, a value and a role ARN"},
-		{"policy and policyFile", func(o map[string]any) { o["policy"] = `{"Version":"2012-10-17"}`; o["policyFile"] = "/p.json" }, "policy: give policy or policyFile, not both"},
-		{"unreadable policyFile", func(o map[string]any) { o["policyFile"] = "/nonexistent/policy.json" }, "policyFile: "},
-		{"unreadable caFile", func(o map[string]any) { o["caFile"] = "/nonexistent/sts-ca.pem" }, "caFile: "},
-		{"negative timeout", func(o map[string]any) { o["timeout"] = "-1s" }, "timeout: must not be negative"},
-		{"no key source", func(o map[string]any) { o["jwt"] = map[string]any{} }, "jwt: needs issuer (OIDC discovery), jwksURL, jwksFile or an HMAC secret"},
-		{"jwksURL and jwksFile", func(o map[string]any) { jwt(o)["jwksFile"] = "/etc/jwks.json" }, "jwt.jwksURL: give jwksURL or jwksFile, not both"},
-		{"jwksURL not a URL", func(o map[string]any) { jwt(o)["jwksURL"] = "/certs" }, "jwt.jwksURL: "},
-		{"alg none", func(o map[string]any) { jwt(o)["algorithms"] = "RS256,none" }, `jwt.algorithms: "none" is never accepted`},
-		{"HS256 without a secret", func(o map[string]any) { jwt(o)["algorithms"] = "HS256" }, "jwt.algorithms: HS256 needs an HMAC secret"},
-		{"unknown algorithm", func(o map[string]any) { jwt(o)["algorithms"] = "RS1" }, "jwt.algorithms: unknown algorithm"},
-		{"leeway over 5m", func(o map[string]any) { jwt(o)["leeway"] = "1h" }, "jwt.leeway: must be at most 5m"},
-		{"unreadable jwt.caFile", func(o map[string]any) { jwt(o)["caFile"] = "/nonexistent/idp-ca.pem" }, "jwt.caFile: "},
-		{"unreadable hmacSecretFile", func(o map[string]any) { jwt(o)["hmacSecretFile"] = "/nonexistent/hmac" }, "jwt.hmacSecretFile: cannot read"},
-		{"negative maxTokenBytes", func(o map[string]any) { jwt(o)["maxTokenBytes"] = "-5" }, "jwt.maxTokenBytes: must not be negative"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, tc := range plugintest.BadOptions {
+		t.Run(tc.Name, func(t *testing.T) {
 			o := cloneOptions(t, base)
-			tc.edit(o)
+			tc.Edit(o)
 			_, err := p.build(o, nextHandler(), "bad")
 			if err == nil {
 				t.Fatal("New accepted the options")
 			}
-			if !strings.HasPrefix(err.Error(), tc.prefix) {
-				t.Errorf("error %q, want it to start with %q", err, tc.prefix)
+			if !strings.HasPrefix(err.Error(), tc.Prefix) {
+				t.Errorf("error %q, want it to start with %q", err, tc.Prefix)
 			}
 		})
 	}

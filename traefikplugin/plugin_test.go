@@ -118,81 +118,20 @@ func validOptions() map[string]any {
 	}
 }
 
-// BadOptionCases are options that New must refuse, with the camelCase name
-// its error must start with. The e2e catalog test runs them interpreted.
-var badOptionCases = []struct {
-	name   string
-	edit   func(o map[string]any)
-	option string
-}{
-	{"no endpointURL", func(o map[string]any) { delete(o, "endpointURL") }, "endpointURL: "},
-	{"endpointURL not a URL", func(o map[string]any) { o["endpointURL"] = "s3.example" }, "endpointURL: "},
-	{"no roleArn", func(o map[string]any) { delete(o, "roleArn") }, "roleArn: required when mode is assume_role"},
-	{"bad mode", func(o map[string]any) { o["mode"] = "magic" }, "mode: "},
-	{"prefix without slash", func(o map[string]any) { o["prefix"] = "apis/sts" }, "prefix: "},
-	{"duration too short", func(o map[string]any) { o["duration"] = "5m" }, "duration: must be between"},
-	{"duration not a duration", func(o map[string]any) { o["duration"] = "an hour" }, "duration: not a duration"},
-	{"timeout not a duration", func(o map[string]any) { o["timeout"] = "soon" }, "timeout: "},
-	{"negative timeout", func(o map[string]any) { o["timeout"] = "-1s" }, "timeout: must not be negative"},
-	{"cache not shorter than duration", func(o map[string]any) { o["cache"] = "2h" }, "cache: "},
-	{"no secretKey", func(o map[string]any) { delete(o, "secretKey") }, "secretKey: required with accessKey"},
-	{"no keys in assume_role", func(o map[string]any) { delete(o, "secretKey"); delete(o, "accessKey") }, "accessKey: required when mode is assume_role"},
-	{"both accessKey and accessKeyFile", func(o map[string]any) { o["accessKeyFile"] = "/run/secrets/ak" }, "accessKey: give accessKey or accessKeyFile, not both"},
-	{"keys in web_identity", func(o map[string]any) { o["mode"] = "web_identity" }, "accessKey: not used when mode is web_identity"},
-	{"stsEndpoint not a URL", func(o map[string]any) { o["stsEndpoint"] = "ftp://sts" }, "stsEndpoint: "},
-	{"role rule without value", func(o map[string]any) {
-		o["roles"] = []any{map[string]any{"claim": "groups", "roleArn": "arn:aws:iam:::role/x"}}
-	}, "roles: rule 1 needs"},
-	{"policy and policyFile", func(o map[string]any) { o["policy"] = "{}"; o["policyFile"] = "/etc/p.json" }, "policy: give policy or policyFile, not both"},
-	{"policy not JSON", func(o map[string]any) { o["policy"] = "{" }, "policy: "},
-	{"missing policyFile", func(o map[string]any) { o["policyFile"] = "/nonexistent/policy.json" }, "policyFile: "},
-	{"missing caFile", func(o map[string]any) { o["caFile"] = "/nonexistent/ca.pem" }, "caFile: "},
-	{"no key source", func(o map[string]any) { o["jwt"] = map[string]any{} }, "jwt: needs issuer (OIDC discovery), jwksURL, jwksFile"},
-	{"jwksURL and jwksFile", func(o map[string]any) {
-		o["jwt"] = map[string]any{"jwksURL": "https://idp.example/jwks", "jwksFile": "/etc/jwks.json"}
-	}, "jwt.jwksURL: give jwksURL or jwksFile, not both"},
-	{"jwksURL not a URL", func(o map[string]any) { o["jwt"] = map[string]any{"jwksURL": "idp/jwks"} }, "jwt.jwksURL: "},
-	{"issuer not a URL for discovery", func(o map[string]any) { o["jwt"] = map[string]any{"issuer": "my-idp"} }, "jwt.issuer: "},
-	{"alg none", func(o map[string]any) {
-		o["jwt"] = map[string]any{"jwksURL": "https://idp.example/jwks", "algorithms": []any{"RS256", "none"}}
-	}, "jwt.algorithms: "},
-	{"HS256 without secret", func(o map[string]any) {
-		o["jwt"] = map[string]any{"jwksURL": "https://idp.example/jwks", "algorithms": []any{"RS256", "HS256"}}
-	}, "jwt.algorithms: HS256 needs an HMAC secret"},
-	{"leeway too long", func(o map[string]any) {
-		o["jwt"] = map[string]any{"jwksURL": "https://idp.example/jwks", "leeway": "10m"}
-	}, "jwt.leeway: "},
-	{"leeway not a duration", func(o map[string]any) {
-		o["jwt"] = map[string]any{"jwksURL": "https://idp.example/jwks", "leeway": "a bit"}
-	}, "jwt.leeway: not a duration"},
-	{"missing jwt.caFile", func(o map[string]any) {
-		o["jwt"] = map[string]any{"jwksURL": "https://idp.example/jwks", "caFile": "/nonexistent/idp-ca.pem"}
-	}, "jwt.caFile: "},
-	{"missing hmacSecretFile", func(o map[string]any) {
-		o["jwt"] = map[string]any{"hmacSecretFile": "/nonexistent/hmac"}
-	}, "jwt.hmacSecretFile: cannot read /nonexistent/hmac"},
-	{"hmacSecret and hmacSecretFile", func(o map[string]any) {
-		o["jwt"] = map[string]any{"hmacSecret": "s3cret-s3cret-s3cret-s3cret-s3cret", "hmacSecretFile": "/etc/hmac"}
-	}, "jwt.hmacSecret: give hmacSecret or hmacSecretFile, not both"},
-	{"negative maxTokenBytes", func(o map[string]any) {
-		o["jwt"] = map[string]any{"jwksURL": "https://idp.example/jwks", "maxTokenBytes": -1}
-	}, "jwt.maxTokenBytes: "},
-}
-
 func TestBadOptions(t *testing.T) {
 	if _, err := New(context.Background(), http.NotFoundHandler(), decode(t, validOptions()), "valid"); err != nil {
 		t.Fatalf("the valid options are refused: %v", err)
 	}
-	for _, tc := range badOptionCases {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, tc := range plugintest.BadOptions {
+		t.Run(tc.Name, func(t *testing.T) {
 			o := validOptions()
-			tc.edit(o)
+			tc.Edit(o)
 			_, err := New(context.Background(), http.NotFoundHandler(), decode(t, o), "bad")
 			if err == nil {
 				t.Fatalf("New accepted the options")
 			}
-			if !strings.HasPrefix(err.Error(), tc.option) {
-				t.Errorf("error %q does not start with %q", err, tc.option)
+			if !strings.HasPrefix(err.Error(), tc.Prefix) {
+				t.Errorf("error %q does not start with %q", err, tc.Prefix)
 			}
 			if strings.Contains(err.Error(), "_file") || strings.Contains(err.Error(), "_key") || strings.Contains(err.Error(), "_url") {
 				t.Errorf("error %q still names a snake_case option", err)
