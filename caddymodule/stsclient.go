@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -193,26 +192,10 @@ func credentialsOf(c *ststypes.Credentials) (core.Credentials, error) {
 	if c == nil {
 		return core.Credentials{}, core.STSBadAnswer(errors.New("the STS answer holds no Credentials"))
 	}
-	out := core.Credentials{
-		AccessKeyID:     stripSpace(aws.ToString(c.AccessKeyId)),
-		SecretAccessKey: stripSpace(aws.ToString(c.SecretAccessKey)),
-		SessionToken:    stripSpace(aws.ToString(c.SessionToken)),
-	}
-	missing := ""
-	switch {
-	case out.AccessKeyID == "":
-		missing = "AccessKeyId"
-	case out.SecretAccessKey == "":
-		missing = "SecretAccessKey"
-	case out.SessionToken == "":
-		missing = "SessionToken"
-	case c.Expiration == nil:
-		missing = "Expiration"
-	}
-	if missing != "" {
+	out := core.NewCredentials(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken), aws.ToTime(c.Expiration).UTC())
+	if missing := out.Missing(); missing != "" {
 		return core.Credentials{}, core.STSBadAnswer(fmt.Errorf("the STS answer has no %s", missing))
 	}
-	out.Expiration = c.Expiration.UTC()
 	return out, nil
 }
 
@@ -329,11 +312,6 @@ func readFailedAnswer(status int, body []byte, sdkErr error, redact []string) er
 		return err
 	}
 	return core.STSBadAnswer(fmt.Errorf("STS answered HTTP %d: the SDK could not read the answer: %w", status, sdkErr))
-}
-
-// stripSpace removes layout whitespace from keys and tokens.
-func stripSpace(s string) string {
-	return strings.Join(strings.Fields(s), "")
 }
 
 // endpoint names where calls go, for logs.

@@ -46,6 +46,34 @@ type Credentials struct {
 	Expiration      time.Time
 }
 
+// NewCredentials builds Credentials from an STS answer's fields. Keys and
+// tokens are base64 or JWTs, so whitespace in them is layout (AWS's own
+// examples wrap the token) and is removed.
+func NewCredentials(accessKeyID, secretAccessKey, sessionToken string, expiration time.Time) Credentials {
+	return Credentials{
+		AccessKeyID:     stripSpace(accessKeyID),
+		SecretAccessKey: stripSpace(secretAccessKey),
+		SessionToken:    stripSpace(sessionToken),
+		Expiration:      expiration,
+	}
+}
+
+// Missing names the first field an STS answer left empty, or "" when none
+// is: an answer without one of them is not an STS answer.
+func (c Credentials) Missing() string {
+	switch {
+	case c.AccessKeyID == "":
+		return "AccessKeyId"
+	case c.SecretAccessKey == "":
+		return "SecretAccessKey"
+	case c.SessionToken == "":
+		return "SessionToken"
+	case c.Expiration.IsZero():
+		return "Expiration"
+	}
+	return ""
+}
+
 // AccessKeys are the gateway's own keys, used to sign AssumeRole.
 type AccessKeys struct {
 	AccessKeyID     string

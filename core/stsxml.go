@@ -127,32 +127,17 @@ func ParseSTSAnswer(status int, body []byte, redact []string) (Credentials, erro
 }
 
 func stsCredentials(status int, c stsCredentialsXML) (Credentials, error) {
-	// Keys and tokens are base64 or JWTs: whitespace in them is layout
-	// (AWS's own examples wrap the token).
-	out := Credentials{
-		AccessKeyID:     stripSpace(c.AccessKeyID),
-		SecretAccessKey: stripSpace(c.SecretAccessKey),
-		SessionToken:    stripSpace(c.SessionToken),
+	var exp time.Time
+	if strings.TrimSpace(c.Expiration) != "" {
+		var err error
+		if exp, err = parseSTSTime(c.Expiration); err != nil {
+			return Credentials{}, stsBadAnswer(status, "has an unreadable Expiration", err)
+		}
 	}
-	missing := ""
-	switch {
-	case out.AccessKeyID == "":
-		missing = "AccessKeyId"
-	case out.SecretAccessKey == "":
-		missing = "SecretAccessKey"
-	case out.SessionToken == "":
-		missing = "SessionToken"
-	case strings.TrimSpace(c.Expiration) == "":
-		missing = "Expiration"
-	}
-	if missing != "" {
+	out := NewCredentials(c.AccessKeyID, c.SecretAccessKey, c.SessionToken, exp)
+	if missing := out.Missing(); missing != "" {
 		return Credentials{}, stsBadAnswer(status, "has no "+missing, nil)
 	}
-	exp, err := parseSTSTime(c.Expiration)
-	if err != nil {
-		return Credentials{}, stsBadAnswer(status, "has an unreadable Expiration", err)
-	}
-	out.Expiration = exp
 	return out, nil
 }
 
