@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"time"
 )
 
 // auditEvent is one decision. It holds no token, secret key or session token
@@ -16,47 +15,46 @@ type auditEvent struct {
 	role        string
 	sessionName string
 	accessKeyID string
-	expiration  time.Time
-	cached      bool
+	// expiration is the credentials' expiry as the answer wrote it.
+	expiration string
+	cached     bool
 }
 
 // audit writes one line per decision: Info for issued credentials and every
 // refusal of a token request, Debug for the rest.
-func (i *Issuer) audit(ctx context.Context, ev auditEvent, outcome string, status int, detail string) {
+func audit(i *Issuer, ctx context.Context, ev *auditEvent, outcome string, status int, detail string) {
 	level := slog.LevelInfo
-	if ev.route == routeHealthz && status < 300 {
+	if status == 405 || (ev.route == routeHealthz && status < 300) {
 		level = slog.LevelDebug
 	}
-	if status == 405 {
-		level = slog.LevelDebug
+	if i.log.Enabled(ctx, level) {
+		auditLine(i.log, ctx, level, ev, outcome, status, detail)
 	}
-	if !i.log.Enabled(ctx, level) {
-		return
-	}
-	attrs := []slog.Attr{
-		slog.String("route", ev.route),
-		slog.String("outcome", outcome),
-		slog.Int("status", status),
-		slog.String("client", ev.client),
-	}
+}
+
+// auditLine writes the line; apart from audit so that a logger that
+// discards it costs only the check (see hotpath.go).
+func auditLine(log *slog.Logger, ctx context.Context, level slog.Level, ev *auditEvent, outcome string, status int, detail string) {
+	// Key-value pairs in one call: a library call per slog.Attr costs more
+	// under yaegi (Traefik); slog makes the same attributes of them.
+	args := make([]any, 0, 20)
+	args = append(args, "route", ev.route, "outcome", outcome, "status", status, "client", ev.client)
 	if ev.subject != "" {
-		attrs = append(attrs, slog.String("subject", ev.subject))
+		args = append(args, "subject", ev.subject)
 	}
 	if ev.role != "" {
-		attrs = append(attrs, slog.String("role", ev.role))
+		args = append(args, "role", ev.role)
 	}
 	if ev.sessionName != "" {
-		attrs = append(attrs, slog.String("session_name", ev.sessionName))
+		args = append(args, "session_name", ev.sessionName)
 	}
 	if ev.accessKeyID != "" {
-		attrs = append(attrs, slog.String("access_key_id", ev.accessKeyID))
-		attrs = append(attrs, slog.String("expiration", FormatExpiration(ev.expiration)))
-		attrs = append(attrs, slog.Bool("cached", ev.cached))
+		args = append(args, "access_key_id", ev.accessKeyID, "expiration", ev.expiration, "cached", ev.cached)
 	}
 	if detail != "" {
-		attrs = append(attrs, slog.String("detail", detail))
+		args = append(args, "detail", detail)
 	}
-	i.log.LogAttrs(ctx, level, "sts token decision", attrs...)
+	log.Log(ctx, level, "sts token decision", args...)
 }
 
 // discardLogger is used when the host gives none. (slog.DiscardHandler is

@@ -8,7 +8,25 @@ import (
 // bearerToken takes the token from the Authorization header. The scheme is
 // matched case-insensitively (RFC 9110); the token itself is never logged.
 func bearerToken(r *http.Request) (string, *Error) {
-	auth := r.Header.Get("Authorization")
+	// The server canonicalised the key, so the map gives what Get would,
+	// without a library call.
+	auth := ""
+	if values := r.Header["Authorization"]; len(values) > 0 {
+		auth = values[0]
+	}
+	// "Bearer <token>", the usual case, in a few operations: yaegi (Traefik)
+	// allocates every temporary of a function on each call, so the
+	// refusals live in bearerTokenOf.
+	if len(auth) > 7 && auth[6] == ' ' && (auth[:6] == "Bearer" || strings.EqualFold(auth[:6], "Bearer")) {
+		if token := strings.TrimSpace(auth[7:]); token != "" {
+			return token, nil
+		}
+	}
+	return bearerTokenOf(auth)
+}
+
+// bearerTokenOf is bearerToken for any header value.
+func bearerTokenOf(auth string) (string, *Error) {
 	if auth == "" {
 		return "", &Error{Kind: KindNoBearer, Detail: "missing bearer token"}
 	}

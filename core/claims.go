@@ -33,6 +33,10 @@ func (c Claims) Lookup(path string) (any, bool) {
 // String returns a claim as text: strings as they are, numbers and booleans
 // formatted, anything else not at all.
 func (c Claims) String(path string) (string, bool) {
+	// A top-level string claim, the usual case, without Lookup's walk.
+	if s, ok := c[path].(string); ok {
+		return s, true
+	}
 	v, ok := c.Lookup(path)
 	if !ok {
 		return "", false

@@ -41,8 +41,10 @@ type Issuer struct {
 	policy      *policyTemplate
 	cache       *credentialCache
 	log         *slog.Logger
-	metrics     Metrics
-	now         func() time.Time
+	// metrics is nil when the host gives none: a check is cheaper than a
+	// call that does nothing (under yaegi, far cheaper).
+	metrics Metrics
+	now     func() time.Time
 }
 
 // New validates cfg and builds an Issuer. It does no network I/O: keys are
@@ -57,12 +59,6 @@ func New(cfg Config, opts Options) (*Issuer, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = discardLogger()
-	}
-	if opts.Metrics == nil {
-		// Converted first: yaegi v0.16.1 (Traefik) panics when a struct
-		// literal is assigned straight to an interface-typed field ("value
-		// of type interp.valueInterface is not assignable to type struct {}").
-		opts.Metrics = Metrics(noMetrics{})
 	}
 	keys := opts.Keys
 	if keys == nil {
@@ -122,97 +118,115 @@ func (i *Issuer) Handles(r *http.Request) bool {
 // Wrap returns a middleware: the issuer's routes here, the rest to next.
 func (i *Issuer) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if i.Handles(r) {
-			i.ServeHTTP(w, r)
-			return
+		path := r.URL.Path
+		if path == i.tokenPath {
+			serveToken(i, w, r)
+		} else if path == i.healthzPath {
+			serveHealthz(i, w, r)
+		} else {
+			next.ServeHTTP(w, r)
 		}
-		next.ServeHTTP(w, r)
 	})
 }
 
 // ServeHTTP answers a request for one of the issuer's routes; a request for
 // any other path gets 404 (use Wrap or Handles to pass those on).
 func (i *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch r.URL.Path {
-	case i.tokenPath:
-		i.serveToken(w, r)
-	case i.healthzPath:
-		i.serveHealthz(w, r)
-	default:
+	path := r.URL.Path
+	if path == i.tokenPath {
+		serveToken(i, w, r)
+	} else if path == i.healthzPath {
+		serveHealthz(i, w, r)
+	} else {
 		http.NotFound(w, r)
 	}
 }
 
-func (i *Issuer) serveHealthz(w http.ResponseWriter, r *http.Request) {
-	ev := auditEvent{route: routeHealthz, client: r.RemoteAddr}
+func serveHealthz(i *Issuer, w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		i.refuse(w, r, ev, &Error{Kind: KindMethodNotAllowed, Detail: "use GET or HEAD"}, allowHealthz)
+		refuseMethod(i, w, r, routeHealthz, "use GET or HEAD", allowHealthz)
 		return
 	}
+	ev := &auditEvent{route: routeHealthz, client: r.RemoteAddr}
 	if !i.cfg.PublicHealthz {
-		claims, _, authErr := i.authenticate(r)
+		claims, _, authErr := authenticate(i, r)
 		if authErr != nil {
-			i.refuse(w, r, ev, authErr, "")
+			refuse(i, w, r, ev, authErr, "")
 			return
 		}
 		ev.subject, _ = claims.String("sub")
 	}
 	writeHealth(w, r)
-	i.metrics.Request(routeHealthz, "ok")
-	i.audit(r.Context(), ev, "ok", http.StatusOK, "")
+	if i.metrics != nil {
+		i.metrics.Request(routeHealthz, "ok")
+	}
+	audit(i, r.Context(), ev, "ok", http.StatusOK, "")
 }
 
-func (i *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
-	ev := auditEvent{route: routeToken, client: r.RemoteAddr}
+func serveToken(i *Issuer, w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPut {
-		i.refuse(w, r, ev, &Error{Kind: KindMethodNotAllowed, Detail: "use PUT"}, allowToken)
+		refuseMethod(i, w, r, routeToken, "use PUT", allowToken)
 		return
 	}
-	claims, raw, authErr := i.authenticate(r)
+	ev := &auditEvent{route: routeToken, client: r.RemoteAddr}
+	claims, raw, authErr := authenticate(i, r)
 	if authErr != nil {
-		i.refuse(w, r, ev, authErr, "")
+		refuse(i, w, r, ev, authErr, "")
 		return
 	}
-	ev.subject, _ = claims.String("sub")
-	req, err := i.request(claims, raw)
-	ev.role, ev.sessionName = req.roleARN, req.sessionName
+	req, err := buildRequest(i, claims, raw)
+	ev.subject = req.subject
+	ev.role = req.roleARN
+	ev.sessionName = req.sessionName
 	if err != nil {
-		i.refuse(w, r, ev, err, "")
+		refuse(i, w, r, ev, err, "")
 		return
 	}
-	creds, cached, err := i.issue(r.Context(), req)
+	ctx := r.Context()
+	creds, cached, err := issue(i, ctx, req)
 	if err != nil {
-		i.refuse(w, r, ev, err, "")
+		refuse(i, w, r, ev, err, "")
 		return
 	}
-	ev.accessKeyID, ev.expiration, ev.cached = creds.AccessKeyID, creds.Expiration, cached
-	writeToken(w, r, i.cfg.EndpointURL, creds)
-	i.metrics.Request(routeToken, "issued")
-	i.audit(r.Context(), ev, "issued", http.StatusCreated, "")
+	ev.accessKeyID = creds.AccessKeyID
+	ev.expiration = FormatExpiration(creds.Expiration)
+	ev.cached = cached
+	writeToken(w, r, i.cfg.EndpointURL, creds, ev.expiration)
+	if i.metrics != nil {
+		i.metrics.Request(routeToken, "issued")
+	}
+	audit(i, ctx, ev, "issued", http.StatusCreated, "")
 }
 
-func (i *Issuer) authenticate(r *http.Request) (Claims, string, *Error) {
+func authenticate(i *Issuer, r *http.Request) (Claims, string, *Error) {
 	raw, e := bearerToken(r)
 	if e != nil {
 		return nil, "", e
 	}
-	claims, err := i.verifier.Verify(r.Context(), raw)
+	claims, err := verifyToken(i.verifier, r.Context(), raw)
 	if err != nil {
 		return nil, "", classifyKeyError(err)
 	}
 	return claims, raw, nil
 }
 
-func (i *Issuer) refuse(w http.ResponseWriter, r *http.Request, ev auditEvent, err error, allow string) {
+// refuseMethod answers 405 for a method the route does not take.
+func refuseMethod(i *Issuer, w http.ResponseWriter, r *http.Request, route, detail, allow string) {
+	refuse(i, w, r, &auditEvent{route: route, client: r.RemoteAddr}, &Error{Kind: KindMethodNotAllowed, Detail: detail}, allow)
+}
+
+func refuse(i *Issuer, w http.ResponseWriter, r *http.Request, ev *auditEvent, err error, allow string) {
 	e := classify(err)
 	writeProblem(w, r, e, allow)
-	i.metrics.Request(ev.route, e.Kind.Outcome())
+	if i.metrics != nil {
+		i.metrics.Request(ev.route, e.Kind.Outcome())
+	}
 	detail := e.Detail
 	if e.Err != nil {
 		// The cause helps operators; causes never hold secrets (see Error).
 		detail = e.Error()
 	}
-	i.audit(r.Context(), ev, e.Kind.Outcome(), e.Kind.Status(), detail)
+	audit(i, r.Context(), ev, e.Kind.Outcome(), e.Kind.Status(), detail)
 }
 
 // stsRequest is what one caller asks of the STS.
@@ -225,14 +239,35 @@ type stsRequest struct {
 	token       string
 }
 
-func (i *Issuer) request(claims Claims, raw string) (stsRequest, error) {
+func buildRequest(i *Issuer, claims Claims, raw string) (stsRequest, error) {
+	sub, ok := claims["sub"].(string)
+	if !ok {
+		sub, _ = claims.String("sub")
+	}
+	iss, ok := claims["iss"].(string)
+	if !ok {
+		iss, _ = claims.String("iss")
+	}
+	role := i.cfg.RoleARN
+	if len(i.cfg.Roles) > 0 {
+		role = selectRole(claims, i.cfg.Roles, role)
+	}
 	req := stsRequest{
-		roleARN:     selectRole(claims, i.cfg.Roles, i.cfg.RoleARN),
+		roleARN:     role,
 		sessionName: sessionName(claims, i.cfg.SessionNameClaims),
+		subject:     sub,
+		issuer:      iss,
 		token:       raw,
 	}
-	req.subject, _ = claims.String("sub")
-	req.issuer, _ = claims.String("iss")
+	if req.roleARN == "" || i.policy != nil {
+		return finishRequest(i, claims, req)
+	}
+	return req, nil
+}
+
+// finishRequest refuses a caller no role admits and renders the session
+// policy: request's less common work, apart so that request stays small.
+func finishRequest(i *Issuer, claims Claims, req stsRequest) (stsRequest, error) {
 	if req.roleARN == "" && (i.cfg.Mode == ModeAssumeRole || len(i.cfg.Roles) > 0) {
 		return req, &Error{Kind: KindForbidden, Detail: "no role rule admits this token"}
 	}
@@ -247,45 +282,60 @@ func (i *Issuer) request(claims Claims, raw string) (stsRequest, error) {
 }
 
 // issue gets credentials for req, through the cache when it is on.
-func (i *Issuer) issue(ctx context.Context, req stsRequest) (Credentials, bool, error) {
+func issue(i *Issuer, ctx context.Context, req stsRequest) (Credentials, bool, error) {
 	if i.cache != nil {
 		return i.cache.get(ctx, req.cacheKey(i.cfg.Mode), func(ctx context.Context) (Credentials, error) {
-			return i.callSTS(ctx, req)
+			return callSTS(i, ctx, req)
 		})
 	}
-	c, err := i.callSTS(ctx, req)
+	c, err := callSTS(i, ctx, req)
 	return c, false, err
 }
 
-func (i *Issuer) callSTS(ctx context.Context, req stsRequest) (Credentials, error) {
+func callSTS(i *Issuer, ctx context.Context, req stsRequest) (none Credentials, err error) {
 	ctx, cancel := context.WithTimeout(ctx, i.cfg.STS.Timeout)
-	defer cancel()
-	start := i.now()
-	var c Credentials
-	var err error
+	var start time.Time
+	if i.metrics != nil {
+		start = i.now()
+	}
+	c, err := assume(i, ctx, req)
+	if err != nil || c.AccessKeyID == "" || c.SecretAccessKey == "" {
+		// Classified before cancel, which would hide a deadline.
+		err = stsFailed(i, ctx, start, err)
+		cancel()
+		return none, err
+	}
+	cancel()
+	if i.metrics != nil {
+		i.metrics.STSCall(i.now().Sub(start), "ok")
+	}
+	return c, nil
+}
+
+// assume makes the call of the configured mode.
+func assume(i *Issuer, ctx context.Context, req stsRequest) (Credentials, error) {
 	if i.cfg.Mode == ModeWebIdentity {
-		c, err = i.sts.AssumeRoleWithWebIdentity(ctx, WebIdentityInput{
+		return i.sts.AssumeRoleWithWebIdentity(ctx, WebIdentityInput{
 			RoleARN: req.roleARN, SessionName: req.sessionName, Policy: req.policy,
 			Duration: i.cfg.Duration, Token: req.token,
 		})
-	} else {
-		c, err = i.sts.AssumeRole(ctx, AssumeRoleInput{
-			RoleARN: req.roleARN, SessionName: req.sessionName, Policy: req.policy,
-			Duration: i.cfg.Duration,
-		})
 	}
-	if err != nil {
-		if _, ok := asError(err); !ok && ctx.Err() == context.DeadlineExceeded {
-			err = STSTimeout(i.cfg.STS.Timeout, err)
-		}
-		i.metrics.STSCall(i.now().Sub(start), classify(err).Kind.Outcome())
-		return Credentials{}, err
-	}
-	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
+	return i.sts.AssumeRole(ctx, AssumeRoleInput{
+		RoleARN: req.roleARN, SessionName: req.sessionName, Policy: req.policy,
+		Duration: i.cfg.Duration,
+	})
+}
+
+// stsFailed classifies a failed call, or an answer without keys, and
+// counts it.
+func stsFailed(i *Issuer, ctx context.Context, start time.Time, err error) error {
+	if err == nil {
 		err = STSBadAnswer(nil)
-		i.metrics.STSCall(i.now().Sub(start), KindSTSBadAnswer.Outcome())
-		return Credentials{}, err
+	} else if _, ok := asError(err); !ok && ctx.Err() == context.DeadlineExceeded {
+		err = STSTimeout(i.cfg.STS.Timeout, err)
 	}
-	i.metrics.STSCall(i.now().Sub(start), "ok")
-	return c, nil
+	if i.metrics != nil {
+		i.metrics.STSCall(i.now().Sub(start), classify(err).Kind.Outcome())
+	}
+	return err
 }

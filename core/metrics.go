@@ -3,7 +3,8 @@ package core
 import "time"
 
 // Metrics receives counts and timings. The Caddy build feeds Prometheus
-// through Caddy's registry; the default drops them.
+// through Caddy's registry; without one (Options.Metrics nil) nothing is
+// counted.
 type Metrics interface {
 	// Request counts one answered request by route (token, healthz) and
 	// outcome (issued, ok, or a Kind's outcome label).
@@ -11,8 +12,3 @@ type Metrics interface {
 	// STSCall times one call to the STS (all retries) by outcome.
 	STSCall(d time.Duration, outcome string)
 }
-
-type noMetrics struct{}
-
-func (noMetrics) Request(route, outcome string)           {}
-func (noMetrics) STSCall(d time.Duration, outcome string) {}

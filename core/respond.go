@@ -51,7 +51,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, e *Error, allow string
 	case KindMethodNotAllowed:
 		h.Set("Allow", allow)
 	}
-	h.Set("Cache-Control", "no-store")
+	h["Cache-Control"] = []string{"no-store"}
 	writeJSON(w, r, status, "application/problem+json", problem{
 		Type:   "about:blank",
 		Title:  http.StatusText(status),
@@ -60,16 +60,18 @@ func writeProblem(w http.ResponseWriter, r *http.Request, e *Error, allow string
 	})
 }
 
-func writeToken(w http.ResponseWriter, r *http.Request, endpointURL string, c Credentials) {
+// writeToken answers the credentials; expiration is FormatExpiration's of
+// c.Expiration, which the caller needs too.
+func writeToken(w http.ResponseWriter, r *http.Request, endpointURL string, c Credentials, expiration string) {
 	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
+	h["Cache-Control"] = []string{"no-store"}
+	h["Pragma"] = []string{"no-cache"}
 	writeJSON(w, r, http.StatusCreated, "application/json", tokenDocument{Credentials: tokenCredentials{
 		EndpointURL:     endpointURL,
 		AccessKeyID:     c.AccessKeyID,
 		SecretAccessKey: c.SecretAccessKey,
 		SessionToken:    c.SessionToken,
-		Expiration:      FormatExpiration(c.Expiration),
+		Expiration:      expiration,
 	}})
 }
 
@@ -78,7 +80,9 @@ func writeHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 // writeJSON sets Content-Length itself so that every host answers with the
-// same headers, and leaves the body out for HEAD.
+// same headers, and leaves the body out for HEAD. Headers are set by their
+// canonical keys straight into the map: Header.Set's canonicalisation is a
+// library call per header under yaegi.
 func writeJSON(w http.ResponseWriter, r *http.Request, status int, contentType string, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
@@ -86,9 +90,9 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, contentType s
 	}
 	body = append(body, '\n')
 	h := w.Header()
-	h.Set("Content-Type", contentType)
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Content-Type"] = []string{contentType}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	h["X-Content-Type-Options"] = []string{"nosniff"}
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
@@ -96,14 +100,12 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, contentType s
 }
 
 // FormatExpiration writes t in UTC exactly as Python's datetime.isoformat()
-// writes an aware UTC time: "+00:00", and six fractional digits only when
-// there is a fraction of a second.
+// writes an aware UTC time: "+00:00", and six fractional digits (truncated,
+// as Python keeps microseconds) only when there is a fraction of a second.
 func FormatExpiration(t time.Time) string {
 	t = t.UTC()
-	s := t.Format("2006-01-02T15:04:05")
-	if us := t.Nanosecond() / 1000; us != 0 {
-		frac := strconv.Itoa(1000000 + us)
-		s += "." + frac[1:]
+	if t.Nanosecond() < 1000 {
+		return t.Format("2006-01-02T15:04:05+00:00")
 	}
-	return s + "+00:00"
+	return t.Format("2006-01-02T15:04:05.000000+00:00")
 }

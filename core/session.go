@@ -1,5 +1,7 @@
 package core
 
+import "strings"
+
 // Session names appear in the STS audit trail (RoleSessionName), so they name
 // the person. AWS allows [\w+=,.@-]{2,64}.
 const (
@@ -11,6 +13,19 @@ const (
 // sessionName takes the first of the configured claims that yields a usable
 // name, sanitised; other characters become '-'.
 func sessionName(claims Claims, names []string) string {
+	// The first claim already a valid name, the usual case, without the
+	// loop's calls (each allocates its whole frame under yaegi).
+	if len(names) > 0 {
+		if v, ok := claims[names[0]].(string); ok && len(v) >= minSessionName && len(v) <= maxSessionName &&
+			strings.Trim(v, sessionNameBytes) == "" {
+			return v
+		}
+	}
+	return sessionNameOf(claims, names)
+}
+
+// sessionNameOf is sessionName without the shortcut.
+func sessionNameOf(claims Claims, names []string) string {
 	for _, name := range names {
 		v, ok := claims.String(name)
 		if !ok {
@@ -23,7 +38,15 @@ func sessionName(claims Claims, names []string) string {
 	return fallbackSessionName
 }
 
+// sessionNameBytes are the bytes AWS allows in a RoleSessionName.
+const sessionNameBytes = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+=,.@-"
+
 func sanitizeSessionName(v string) string {
+	// A name already valid in one library call: the loop below costs a
+	// call per byte under yaegi.
+	if len(v) <= maxSessionName && strings.Trim(v, sessionNameBytes) == "" {
+		return v
+	}
 	out := make([]byte, 0, len(v))
 	for i := 0; i < len(v) && len(out) < maxSessionName; i++ {
 		c := v[i]

@@ -56,59 +56,132 @@ func signV4(req *http.Request, body []byte, keys AccessKeys, region, service str
 // buildSigV4 signs req and returns the canonical request and the string to
 // sign, which the tests compare with the published vectors.
 func buildSigV4(req *http.Request, body []byte, keys AccessKeys, region, service string, now time.Time) (string, string, error) {
+	if err := checkSigV4Input(req, keys, region, service); err != nil {
+		return "", "", err
+	}
+	amzDate := now.UTC().Format(sigV4TimeFormat)
+	setSigV4Headers(req, amzDate, keys.SessionToken)
+	host := sigV4Host(req)
+	req.Host = host
+	names, block := sigV4CanonicalHeaders(req, host)
+	canonical := sigV4CanonicalRequest(req.Method, sigV4CanonicalURI(req.URL), sigV4CanonicalQuery(req.URL.RawQuery), block, names, body)
+	stringToSign := sigV4Authorize(req, canonical, names, amzDate, keys, region, service)
+	return canonical, stringToSign, nil
+}
+
+func checkSigV4Input(req *http.Request, keys AccessKeys, region, service string) error {
 	if req == nil || req.URL == nil {
-		return "", "", errors.New("sigv4: no request URL")
+		return errors.New("sigv4: no request URL")
 	}
 	if keys.AccessKeyID == "" || keys.SecretAccessKey == "" {
-		return "", "", errors.New("sigv4: an access key ID and a secret access key are required")
+		return errors.New("sigv4: an access key ID and a secret access key are required")
 	}
 	if region == "" || service == "" {
-		return "", "", errors.New("sigv4: a region and a service are required")
+		return errors.New("sigv4: a region and a service are required")
 	}
 	if req.Header == nil {
 		req.Header = make(http.Header)
 	}
-	t := now.UTC()
-	amzDate := t.Format(sigV4TimeFormat)
-	date := amzDate[:8]
+	return nil
+}
 
-	req.Header.Del("Authorization")
-	req.Header.Set("X-Amz-Date", amzDate)
-	if keys.SessionToken != "" {
-		req.Header.Set("X-Amz-Security-Token", keys.SessionToken)
+// setSigV4Headers sets X-Amz-Date and X-Amz-Security-Token (or removes it)
+// and removes an earlier Authorization. The keys are canonical, so map
+// operations do what Del and Set would, with fewer library calls (each is
+// costly under yaegi, in Traefik).
+func setSigV4Headers(req *http.Request, amzDate, sessionToken string) {
+	delete(req.Header, "Authorization")
+	req.Header["X-Amz-Date"] = []string{amzDate}
+	if sessionToken != "" {
+		req.Header["X-Amz-Security-Token"] = []string{sessionToken}
 	} else {
-		req.Header.Del("X-Amz-Security-Token")
+		delete(req.Header, "X-Amz-Security-Token")
 	}
-	host := sigV4Host(req)
-	req.Host = host
+}
 
-	signedNames, canonHeaders := sigV4CanonicalHeaders(req, host)
+// sigV4CanonicalRequest joins the canonical request's lines; the payload
+// line is the body's SHA-256.
+func sigV4CanonicalRequest(method, uri, query, headerBlock, signedNames string, body []byte) string {
 	sum := sha256.Sum256(body)
+	return method + "\n" + uri + "\n" + query + "\n" + headerBlock + "\n" + signedNames + "\n" + hex.EncodeToString(sum[:])
+}
 
-	var creq strings.Builder
-	creq.WriteString(req.Method)
-	creq.WriteByte('\n')
-	creq.WriteString(sigV4CanonicalURI(req.URL))
-	creq.WriteByte('\n')
-	creq.WriteString(sigV4CanonicalQuery(req.URL.RawQuery))
-	creq.WriteByte('\n')
-	creq.WriteString(canonHeaders)
-	creq.WriteByte('\n')
-	creq.WriteString(signedNames)
-	creq.WriteByte('\n')
-	creq.WriteString(hex.EncodeToString(sum[:]))
-	canonical := creq.String()
-
+// sigV4Authorize signs the canonical request, sets Authorization and
+// returns the string to sign.
+func sigV4Authorize(req *http.Request, canonical, signedNames, amzDate string, keys AccessKeys, region, service string) string {
+	date := amzDate[:8]
 	scope := date + "/" + region + "/" + service + "/aws4_request"
 	creqSum := sha256.Sum256([]byte(canonical))
 	stringToSign := sigV4Algorithm + "\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(creqSum[:])
-
-	key := sigV4Keys.get(keys.SecretAccessKey, date, region, service)
+	key := signingKeyOf(sigV4Keys, keys.SecretAccessKey, date, region, service)
 	signature := hex.EncodeToString(hmacSHA256(key, stringToSign))
+	req.Header["Authorization"] = []string{sigV4Algorithm + " Credential=" + keys.AccessKeyID + "/" + scope +
+		", SignedHeaders=" + signedNames + ", Signature=" + signature}
+	return stringToSign
+}
 
-	req.Header.Set("Authorization", sigV4Algorithm+" Credential="+keys.AccessKeyID+"/"+scope+
-		", SignedHeaders="+signedNames+", Signature="+signature)
-	return canonical, stringToSign, nil
+// sigV4Endpoint is what a client that always calls one endpoint with one
+// kind of request can work out once: the canonical request of a form POST
+// around its four variable parts (body length, date, session token, body
+// hash), and the credential scope after the date.
+type sigV4Endpoint struct {
+	host string
+	// head runs from the method to "content-length:".
+	head string
+	// middle runs from after the length to "x-amz-date:".
+	middle string
+	// region and scope ("/region/sts/aws4_request") name the signing key.
+	region string
+	scope  string
+}
+
+const (
+	sigV4FormNames      = "content-length;content-type;host;x-amz-date"
+	sigV4FormNamesToken = sigV4FormNames + ";x-amz-security-token"
+)
+
+func newSigV4Endpoint(endpoint, region string) (sigV4Endpoint, error) {
+	req, err := http.NewRequest(http.MethodPost, endpoint, nil)
+	if err != nil {
+		return sigV4Endpoint{}, err
+	}
+	host := sigV4Host(req)
+	return sigV4Endpoint{
+		host:   host,
+		head:   http.MethodPost + "\n" + sigV4CanonicalURI(req.URL) + "\n" + sigV4CanonicalQuery(req.URL.RawQuery) + "\ncontent-length:",
+		middle: "\ncontent-type:" + stsContentType + "\nhost:" + host + "\nx-amz-date:",
+		region: region,
+		scope:  "/" + region + "/" + stsServiceName + "/aws4_request",
+	}, nil
+}
+
+// signForEndpoint is SignSTSRequest for the STS client's own request: a
+// POST of body to the endpoint whose only header so far is Content-Type
+// stsContentType. keys are known to be complete. It assembles the same
+// canonical request in a few concatenations (see hotpath.go);
+// TestSigV4EndpointSignsAsSignSTSRequest holds the two together.
+func signForEndpoint(e sigV4Endpoint, req *http.Request, body []byte, keys AccessKeys, now time.Time) {
+	amzDate := now.UTC().Format(sigV4TimeFormat)
+	names := sigV4FormNames
+	tokenLine := ""
+	if keys.SessionToken != "" {
+		names = sigV4FormNamesToken
+		tokenLine = "x-amz-security-token:" + sigV4TrimAll(keys.SessionToken) + "\n"
+		req.Header["X-Amz-Security-Token"] = []string{keys.SessionToken}
+	}
+	req.Header["X-Amz-Date"] = []string{amzDate}
+	req.Host = e.host
+	// Joined, not added up: yaegi adds strings pair by pair, copying every
+	// intermediate result.
+	bodySum := sha256.Sum256(body)
+	canonical := strings.Join([]string{e.head, strconv.Itoa(len(body)), e.middle, amzDate, "\n", tokenLine,
+		"\n", names, "\n", hex.EncodeToString(bodySum[:])}, "")
+	creqSum := sha256.Sum256([]byte(canonical))
+	date := amzDate[:8]
+	stringToSign := strings.Join([]string{sigV4Algorithm, "\n", amzDate, "\n", date, e.scope, "\n", hex.EncodeToString(creqSum[:])}, "")
+	key := signingKeyOf(sigV4Keys, keys.SecretAccessKey, date, e.region, stsServiceName)
+	req.Header["Authorization"] = []string{strings.Join([]string{sigV4Algorithm, " Credential=", keys.AccessKeyID, "/", date, e.scope,
+		", SignedHeaders=", names, ", Signature=", hex.EncodeToString(hmacSHA256(key, stringToSign))}, "")}
 }
 
 // sigV4Host is the host that is both signed and sent: req.Host or the URL's,
@@ -203,8 +276,8 @@ func sigV4CanonicalURI(u *url.URL) string {
 			path += parts[3]
 		}
 	}
-	if path == "" {
-		path = "/"
+	if path == "" || path == "/" {
+		return "/"
 	}
 	return sigV4Escape(path, true)
 }
@@ -268,31 +341,53 @@ func deriveSigningKey(secret, date, region, service string) []byte {
 }
 
 // signingKeyCache keeps derived signing keys: one per secret, day, region
-// and service, so a hot gateway does four HMACs less per request. It is
-// emptied when it grows past a handful of entries (rotated secrets, new days).
+// and service, so a hot gateway does four HMACs less per request. The key
+// used last is checked first, with a few comparisons: a gateway signs with
+// one key a day. The map is emptied when it grows past a handful of entries
+// (rotated secrets, new days).
 type signingKeyCache struct {
-	mu sync.Mutex
-	m  map[string][]byte
+	mu   sync.Mutex
+	last signingKey
+	m    map[string][]byte
+}
+
+type signingKey struct {
+	secret, date, region, service string
+	key                           []byte
 }
 
 const signingKeyCacheSize = 32
 
 var sigV4Keys = &signingKeyCache{m: make(map[string][]byte)}
 
-func (c *signingKeyCache) get(secret, date, region, service string) []byte {
+func signingKeyOf(c *signingKeyCache, secret, date, region, service string) []byte {
+	c.mu.Lock()
+	last := c.last
+	c.mu.Unlock()
+	if last.date == date && last.secret == secret && last.region == region && last.service == service && last.key != nil {
+		return last.key
+	}
+	return c.lookup(secret, date, region, service)
+}
+
+// lookup finds or derives a key that is not the last one used.
+func (c *signingKeyCache) lookup(secret, date, region, service string) []byte {
 	id := date + "\x00" + region + "\x00" + service + "\x00" + secret
 	c.mu.Lock()
 	k, ok := c.m[id]
 	c.mu.Unlock()
-	if ok {
-		return k
+	if !ok {
+		k = deriveSigningKey(secret, date, region, service)
 	}
-	k = deriveSigningKey(secret, date, region, service)
 	c.mu.Lock()
-	if len(c.m) >= signingKeyCacheSize {
-		c.m = make(map[string][]byte)
+	if !ok {
+		if len(c.m) >= signingKeyCacheSize {
+			c.m = make(map[string][]byte)
+		}
+		c.m[id] = k
 	}
-	c.m[id] = k
+	last := signingKey{secret: secret, date: date, region: region, service: service, key: k}
+	c.last = last
 	c.mu.Unlock()
 	return k
 }

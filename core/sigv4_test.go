@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -147,7 +148,7 @@ func TestSigV4DerivedSigningKey(t *testing.T) {
 		}
 		// The cache hands out the same key, the first time and after.
 		for i := 0; i < 2; i++ {
-			if c := hex.EncodeToString(sigV4Keys.get(suiteSecretKey, tc.date, "us-east-1", tc.service)); c != tc.want {
+			if c := hex.EncodeToString(signingKeyOf(sigV4Keys, suiteSecretKey, tc.date, "us-east-1", tc.service)); c != tc.want {
 				t.Errorf("cached %s/%s: got %s", tc.date, tc.service, c)
 			}
 		}
@@ -358,6 +359,44 @@ func BenchmarkSignSTSRequest(b *testing.B) {
 		req.Header.Set("Content-Type", stsContentType)
 		if err := SignSTSRequest(req, body, keys, "us-east-1", now); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// The STS client signs with its endpoint's parts worked out once; the
+// result must be SignSTSRequest's, byte for byte.
+func TestSigV4EndpointSignsAsSignSTSRequest(t *testing.T) {
+	body := []byte("Action=AssumeRole&Version=2011-06-15&RoleSessionName=alice")
+	for _, endpoint := range []string{
+		"https://sts.amazonaws.com",
+		"https://sts.example.com:443/",
+		"http://rgw.storage.svc:8080/sts/",
+		"http://127.0.0.1:9000?x=1&a=b",
+		"http://[::1]:80/a%20b",
+	} {
+		for _, token := range []string{"", "FwoGZXIvYXdzEXAMPLE", " FwoG  spaced "} {
+			keys := AccessKeys{AccessKeyID: "AKIDGATEWAY", SecretAccessKey: "gateway-secret", SessionToken: token}
+			newRequest := func() *http.Request {
+				req, err := http.NewRequest(http.MethodPost, endpoint, bytes.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header["Content-Type"] = []string{stsContentType}
+				return req
+			}
+			want := newRequest()
+			if err := SignSTSRequest(want, body, keys, "eu-west-1", suiteTime); err != nil {
+				t.Fatal(err)
+			}
+			e, err := newSigV4Endpoint(endpoint, "eu-west-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := newRequest()
+			signForEndpoint(e, got, body, keys, suiteTime)
+			if got.Host != want.Host || !reflect.DeepEqual(got.Header, want.Header) {
+				t.Errorf("%s, token %q:\n got Host %q %v\nwant Host %q %v", endpoint, token, got.Host, got.Header, want.Host, want.Header)
+			}
 		}
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -33,6 +32,8 @@ type STSClient struct {
 	retries  int
 	creds    CredentialSource
 	client   *http.Client
+	// signing holds the endpoint's parts of every canonical request.
+	signing sigV4Endpoint
 
 	// now is the signing clock; tests fix it.
 	now func() time.Time
@@ -70,7 +71,12 @@ func NewSTSClient(cfg STSConfig, creds CredentialSource) (*STSClient, error) {
 	if err != nil {
 		return nil, err
 	}
+	signing, err := newSigV4Endpoint(endpoint, region)
+	if err != nil {
+		return nil, &ConfigError{Option: "sts_endpoint", Reason: err.Error()}
+	}
 	return &STSClient{
+		signing:   signing,
 		endpoint:  endpoint,
 		region:    region,
 		timeout:   timeout,
@@ -137,7 +143,7 @@ func (c *STSClient) AssumeRole(ctx context.Context, in AssumeRoleInput) (Credent
 		return Credentials{}, GatewayCredentialsUnavailable(fmt.Errorf("no access key is configured to sign AssumeRole"))
 	}
 	form := stsForm("AssumeRole", in.RoleARN, in.SessionName, in.Duration, in.Policy)
-	return c.call(ctx, form, true, []string{in.Policy})
+	return stsCall(c, ctx, form, true, []string{in.Policy})
 }
 
 // AssumeRoleWithWebIdentity calls AssumeRoleWithWebIdentity, unsigned, with
@@ -145,60 +151,75 @@ func (c *STSClient) AssumeRole(ctx context.Context, in AssumeRoleInput) (Credent
 func (c *STSClient) AssumeRoleWithWebIdentity(ctx context.Context, in WebIdentityInput) (Credentials, error) {
 	form := stsForm("AssumeRoleWithWebIdentity", in.RoleARN, in.SessionName, in.Duration, in.Policy) +
 		"&WebIdentityToken=" + url.QueryEscape(in.Token)
-	return c.call(ctx, form, false, []string{in.Token, in.Policy})
+	return stsCall(c, ctx, form, false, []string{in.Token, in.Policy})
 }
 
-// stsForm is the form body shared by both actions.
+// stsForm is the form body shared by both actions. (Concatenated, not
+// built: under yaegi each strings.Builder call costs more than the copy.)
 func stsForm(action, roleARN, sessionName string, duration time.Duration, policy string) string {
-	var b strings.Builder
-	b.WriteString("Action=")
-	b.WriteString(action)
-	b.WriteString("&Version=")
-	b.WriteString(stsAPIVersion)
+	form := "Action=" + action + "&Version=" + stsAPIVersion
 	if roleARN != "" {
-		b.WriteString("&RoleArn=")
-		b.WriteString(url.QueryEscape(roleARN))
+		form += "&RoleArn=" + url.QueryEscape(roleARN)
 	}
-	b.WriteString("&RoleSessionName=")
-	b.WriteString(url.QueryEscape(sessionName))
+	form += "&RoleSessionName=" + url.QueryEscape(sessionName)
 	if secs := int64(duration / time.Second); secs > 0 {
-		b.WriteString("&DurationSeconds=")
-		b.WriteString(strconv.FormatInt(secs, 10))
+		form += "&DurationSeconds=" + strconv.FormatInt(secs, 10)
 	}
 	if policy != "" {
-		b.WriteString("&Policy=")
-		b.WriteString(url.QueryEscape(policy))
+		form += "&Policy=" + url.QueryEscape(policy)
 	}
-	return b.String()
+	return form
 }
 
-// call makes the STS call, retrying connection failures and 5xx answers
-// while the whole call stays within c.timeout.
-func (c *STSClient) call(parent context.Context, form string, signed bool, redact []string) (Credentials, error) {
+// stsCall makes the STS call, retrying connection failures and 5xx answers
+// while the whole call stays within c.timeout. The first attempt is made
+// here and the retries in retry, so that the common case stays small (see
+// hotpath.go).
+func stsCall(c *STSClient, parent context.Context, form string, signed bool, redact []string) (Credentials, error) {
 	ctx, cancel := context.WithTimeout(parent, c.timeout)
-	defer cancel()
-
 	var keys AccessKeys
 	if signed {
-		k, err := c.creds.AccessKeys(ctx)
+		k, err := stsSigningKeys(c, ctx)
 		if err != nil {
-			if e, ok := asError(err); ok {
-				return Credentials{}, e
-			}
-			return Credentials{}, GatewayCredentialsUnavailable(err)
-		}
-		if k.AccessKeyID == "" || k.SecretAccessKey == "" {
-			return Credentials{}, GatewayCredentialsUnavailable(fmt.Errorf("the credential source gave an empty key"))
+			cancel()
+			return Credentials{}, err
 		}
 		keys = k
 	}
-
 	body := []byte(form)
+	creds, retry, transport, err := stsAttempt(c, ctx, body, signed, keys, redact)
+	if err != nil {
+		creds, err = c.retry(parent, ctx, body, signed, keys, redact, retry, transport, err)
+	}
+	cancel()
+	return creds, err
+}
+
+// stsSigningKeys are the gateway's keys for AssumeRole.
+func stsSigningKeys(c *STSClient, ctx context.Context) (AccessKeys, error) {
+	k, err := c.creds.AccessKeys(ctx)
+	if err != nil || k.AccessKeyID == "" || k.SecretAccessKey == "" {
+		return AccessKeys{}, signingKeysFailed(err)
+	}
+	return k, nil
+}
+
+// signingKeysFailed is the refusal for keys that could not be read (err)
+// or came back empty (err nil).
+func signingKeysFailed(err error) error {
+	if err == nil {
+		return GatewayCredentialsUnavailable(fmt.Errorf("the credential source gave an empty key"))
+	}
+	if e, ok := asError(err); ok {
+		return e
+	}
+	return GatewayCredentialsUnavailable(err)
+}
+
+// retry goes on after a failed first attempt (err, with its retry and
+// transport flags), with jittered backoff, while attempts and time remain.
+func (c *STSClient) retry(parent, ctx context.Context, body []byte, signed bool, keys AccessKeys, redact []string, retry, transport bool, err error) (Credentials, error) {
 	for attempt := 0; ; attempt++ {
-		creds, retry, transport, err := c.attempt(ctx, body, signed, keys, redact)
-		if err == nil {
-			return creds, nil
-		}
 		if transport && ctx.Err() != nil {
 			return Credentials{}, c.contextError(parent, ctx, err)
 		}
@@ -217,45 +238,71 @@ func (c *STSClient) call(parent context.Context, form string, signed bool, redac
 			return Credentials{}, c.contextError(parent, ctx, err)
 		case <-timer.C:
 		}
+		var creds Credentials
+		creds, retry, transport, err = stsAttempt(c, ctx, body, signed, keys, redact)
+		if err == nil {
+			return creds, nil
+		}
 	}
 }
 
-// attempt makes one request. retry says whether the failure may be retried,
-// transport whether it happened below HTTP (so that ctx may be its cause).
-func (c *STSClient) attempt(ctx context.Context, body []byte, signed bool, keys AccessKeys, redact []string) (Credentials, bool, bool, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+// stsAttempt makes one request. retry says whether the failure may be
+// retried, transport whether it happened below HTTP (so that ctx may be its
+// cause). (Named results: each Credentials{} of a return would be one more
+// allocation per call under yaegi.)
+func stsAttempt(c *STSClient, ctx context.Context, body []byte, signed bool, keys AccessKeys, redact []string) (creds Credentials, retry, transport bool, err error) {
+	req, err := stsNewRequest(c, ctx, body, signed, keys)
 	if err != nil {
-		return Credentials{}, false, false, STSBadAnswer(err)
+		return creds, false, false, err
 	}
-	req.Header.Set("Content-Type", stsContentType)
-	if signed {
-		if err := SignSTSRequest(req, body, keys, c.region, c.now()); err != nil {
-			return Credentials{}, false, false, GatewayCredentialsUnavailable(err)
-		}
-	}
-	// Set after signing: the signer leaves User-Agent out anyway.
-	req.Header.Set("User-Agent", stsUserAgent)
-
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return Credentials{}, true, true, STSUnreachable(err)
+		return creds, true, true, STSUnreachable(err)
 	}
 	answer, err := readSTSAnswer(resp.Body)
 	resp.Body.Close()
-	if err != nil {
-		if e, ok := asError(err); ok {
+	if err == nil && resp.StatusCode == http.StatusOK {
+		var ok bool
+		if creds, ok = parseSTSSuccess(answer); ok {
+			return creds, false, false, nil
+		}
+	}
+	return c.answerFailed(resp.StatusCode, answer, err, redact)
+}
+
+// answerFailed classifies an answer that is not a plain success (or could
+// not be read).
+func (c *STSClient) answerFailed(status int, answer []byte, readErr error, redact []string) (Credentials, bool, bool, error) {
+	if readErr != nil {
+		if e, ok := asError(readErr); ok {
 			return Credentials{}, false, false, e
 		}
-		return Credentials{}, true, true, STSUnreachable(err)
+		return Credentials{}, true, true, STSUnreachable(readErr)
 	}
-	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
-		return Credentials{}, false, false, STSBadAnswer(fmt.Errorf("STS answered HTTP %d, a redirect", resp.StatusCode))
+	if status >= 300 && status <= 399 {
+		return Credentials{}, false, false, STSBadAnswer(fmt.Errorf("STS answered HTTP %d, a redirect", status))
 	}
-	creds, err := ParseSTSAnswer(resp.StatusCode, answer, redact)
+	creds, err := ParseSTSAnswer(status, answer, redact)
 	if err != nil {
-		return Credentials{}, resp.StatusCode >= 500, false, err
+		return Credentials{}, status >= 500, false, err
 	}
 	return creds, false, false, nil
+}
+
+// stsNewRequest builds the signed (or unsigned) POST of body.
+func stsNewRequest(c *STSClient, ctx context.Context, body []byte, signed bool, keys AccessKeys) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return nil, STSBadAnswer(err)
+	}
+	// Canonical keys set directly: what Header.Set does, minus its work.
+	req.Header["Content-Type"] = []string{stsContentType}
+	if signed {
+		signForEndpoint(c.signing, req, body, keys, c.now())
+	}
+	// Set after signing: the signer leaves User-Agent out anyway.
+	req.Header["User-Agent"] = []string{stsUserAgent}
+	return req, nil
 }
 
 // contextError classifies a failure once ctx is done: a bad answer when the

@@ -34,6 +34,15 @@ type stsResponseXML struct {
 	WebIdentity stsResultXML `xml:"AssumeRoleWithWebIdentityResult"`
 }
 
+// stsAnswerXML is either success document, root name included, for
+// parseSTSSuccess. (Fields listed, not embedded: yaegi's structs embed
+// unreliably.)
+type stsAnswerXML struct {
+	XMLName     xml.Name
+	AssumeRole  stsResultXML `xml:"AssumeRoleResult"`
+	WebIdentity stsResultXML `xml:"AssumeRoleWithWebIdentityResult"`
+}
+
 // stsErrorXML is the Error element of an ErrorResponse, or a bare S3-style
 // Error document.
 type stsErrorXML struct {
@@ -75,6 +84,43 @@ func parseAssumeRoleResponse(body []byte) (Credentials, error) {
 // Caddy build) reads the answers its SDK failed on with it, so that both
 // builds refuse alike.
 func ParseSTSAnswer(status int, body []byte, redact []string) (Credentials, error) {
+	if status >= 200 && status <= 299 {
+		if c, ok := parseSTSSuccess(body); ok {
+			return c, nil
+		}
+	}
+	return classifySTSAnswer(status, body, redact)
+}
+
+// parseSTSSuccess reads a complete success answer in one library call; ok
+// is false for anything else, which classifySTSAnswer then explains.
+// (yaegi, under Traefik, allocates every temporary of a function on each
+// call: the walk below would cost its whole frame on every request.)
+func parseSTSSuccess(body []byte) (out Credentials, ok bool) {
+	var doc stsAnswerXML
+	if xml.Unmarshal(body, &doc) != nil {
+		return out, false
+	}
+	c := doc.AssumeRole.Credentials
+	if doc.XMLName.Local == "AssumeRoleWithWebIdentityResponse" {
+		c = pickCredentials(doc.WebIdentity.Credentials, c)
+	} else if doc.XMLName.Local != "AssumeRoleResponse" {
+		return out, false
+	} else if c.AccessKeyID == "" && c.SecretAccessKey == "" && c.SessionToken == "" {
+		c = doc.WebIdentity.Credentials
+	}
+	exp, err := time.Parse(time.RFC3339Nano, c.Expiration)
+	if err != nil {
+		// Another spelling, or none: classifySTSAnswer reads it.
+		return out, false
+	}
+	out = NewCredentials(c.AccessKeyID, c.SecretAccessKey, c.SessionToken, exp.UTC())
+	return out, missingField(out) == ""
+}
+
+// classifySTSAnswer is ParseSTSAnswer's walk: it finds the root element and
+// reads the document it names.
+func classifySTSAnswer(status int, body []byte, redact []string) (Credentials, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return Credentials{}, stsBadAnswer(status, "is empty", nil)
 	}
@@ -99,14 +145,10 @@ func ParseSTSAnswer(status int, body []byte, redact []string) (Credentials, erro
 		if err := dec.DecodeElement(&doc, &start); err != nil {
 			return Credentials{}, stsBadAnswer(status, "is not well-formed XML", err)
 		}
-		c, other := doc.AssumeRole.Credentials, doc.WebIdentity.Credentials
 		if start.Name.Local == "AssumeRoleWithWebIdentityResponse" {
-			c, other = other, c
+			return stsCredentials(status, pickCredentials(doc.WebIdentity.Credentials, doc.AssumeRole.Credentials))
 		}
-		if c.AccessKeyID == "" && c.SecretAccessKey == "" && c.SessionToken == "" {
-			c = other
-		}
-		return stsCredentials(status, c)
+		return stsCredentials(status, pickCredentials(doc.AssumeRole.Credentials, doc.WebIdentity.Credentials))
 	case "ErrorResponse":
 		var doc stsErrorResponseXML
 		if err := dec.DecodeElement(&doc, &start); err != nil {
@@ -126,6 +168,16 @@ func ParseSTSAnswer(status int, body []byte, redact []string) (Credentials, erro
 	return Credentials{}, stsBadAnswer(status, "is not an STS document", fmt.Errorf("root element <%s>", truncateText(start.Name.Local, 64)))
 }
 
+// pickCredentials is the credentials of the result element named after the
+// root, or of the other one when that is absent (an STS that names its
+// result after the other action).
+func pickCredentials(own, other stsCredentialsXML) stsCredentialsXML {
+	if own.AccessKeyID == "" && own.SecretAccessKey == "" && own.SessionToken == "" {
+		return other
+	}
+	return own
+}
+
 func stsCredentials(status int, c stsCredentialsXML) (Credentials, error) {
 	var exp time.Time
 	if strings.TrimSpace(c.Expiration) != "" {
@@ -141,7 +193,15 @@ func stsCredentials(status int, c stsCredentialsXML) (Credentials, error) {
 	return out, nil
 }
 
+// visibleASCII is every printable ASCII character but the space.
+const visibleASCII = "!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
+
+// stripSpace removes every white space character. A value of visible ASCII
+// alone, as keys and tokens are, is returned in one library call.
 func stripSpace(s string) string {
+	if strings.Trim(s, visibleASCII) == "" {
+		return s
+	}
 	return strings.Join(strings.Fields(s), "")
 }
 

@@ -9,9 +9,13 @@ import (
 // The verified-token cache (as Envoy's jwt_authn keeps one): a caller that
 // presents the same token again, as the Cray CLI does for every request
 // within its token's life, skips the signature check, which is most of the
-// cost of a token-checked request. The claims are still checked against the
-// clock on every hit. An entry lives at most verifiedTokenTTL, so a key
-// withdrawn from the JWKS stops being honoured within that time.
+// cost of a token-checked request. An entry answers only inside the window
+// in which the token's time claims hold (nbf and iat reached, exp not, each
+// with the leeway), so a hit needs no claim checks: the issuer and audience
+// it was checked against do not change. Outside that window the token is
+// verified in full again and refused with the exact reason. An entry lives at
+// most verifiedTokenTTL, so a key withdrawn from the JWKS stops being
+// honoured within that time.
 const (
 	verifiedTokenTTL = 5 * time.Minute
 	verifiedTokenMax = 4096
@@ -26,7 +30,10 @@ type verifiedTokens struct {
 
 type verifiedToken struct {
 	claims Claims
-	until  time.Time
+	// from and until (Unix nanoseconds) bound the window in which the entry
+	// answers; integers compare without a library call under yaegi.
+	from  int64
+	until int64
 }
 
 func newVerifiedTokens(now func() time.Time) *verifiedTokens {
@@ -40,44 +47,42 @@ func tokenKey(raw string) string {
 	return string(sum[:])
 }
 
-// get returns the claims of a token verified before, if it is still cached.
-// The claims are shared: callers only read them.
-func (c *verifiedTokens) get(key string) (Claims, bool) {
+// cachedClaims returns the claims of a token verified before, if it is
+// cached and the clock is inside its window. The claims are shared: callers
+// only read them. Kept short, without defer: it runs on every request (see
+// hotpath.go). Expired entries are dropped by put.
+func cachedClaims(c *verifiedTokens, key string) (Claims, bool) {
+	now := c.now().UnixNano()
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	e, ok := c.entries[key]
-	if !ok {
-		return nil, false
-	}
-	if !c.now().Before(e.until) {
-		delete(c.entries, key)
-		return nil, false
-	}
-	return e.claims, true
+	c.mu.Unlock()
+	return e.claims, ok && now >= e.from && now < e.until
 }
 
-// put remembers a verified token until exp or verifiedTokenTTL, whichever
-// comes first.
-func (c *verifiedTokens) put(key string, claims Claims, exp time.Time) {
+// put remembers a verified token for the window [from, until), cut to
+// verifiedTokenTTL from now.
+func (c *verifiedTokens) put(key string, claims Claims, from, until time.Time) {
 	now := c.now()
-	until := now.Add(verifiedTokenTTL)
-	if exp.Before(until) {
-		until = exp
+	if ttl := now.Add(verifiedTokenTTL); ttl.Before(until) {
+		until = ttl
+	}
+	entry := verifiedToken{claims: claims, until: until.UnixNano()}
+	if !from.IsZero() {
+		entry.from = from.UnixNano()
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if len(c.entries) >= verifiedTokenMax {
-		c.evictLocked(now)
+		c.evictLocked(now.UnixNano())
 	}
-	entry := verifiedToken{claims: claims, until: until}
 	c.entries[key] = entry
+	c.mu.Unlock()
 }
 
 // evictLocked drops expired entries and, if the cache is still full, a
 // quarter of it (map order is random enough for a cache of this kind).
-func (c *verifiedTokens) evictLocked(now time.Time) {
+func (c *verifiedTokens) evictLocked(now int64) {
 	for k, e := range c.entries {
-		if !now.Before(e.until) {
+		if now >= e.until {
 			delete(c.entries, k)
 		}
 	}

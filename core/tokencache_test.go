@@ -45,9 +45,31 @@ func TestVerifiedTokensSkipTheSignatureOnlyForTheSameToken(t *testing.T) {
 	if err := verify(tok); err != nil || keys.lookups.Load() != 3 {
 		t.Fatalf("after the TTL the signature is checked again: err %v, lookups %d", err, keys.lookups.Load())
 	}
-	// A hit still checks the claims against the clock.
+	// Outside the token's own window the entry does not answer: the token
+	// is verified again and refused with the exact reason.
 	now = now.Add(2 * time.Hour)
 	checkDetail(t, v.verifiedOrError(tok), "token is expired")
+}
+
+func TestVerifiedTokensAnswerOnlyInsideTheTokensWindow(t *testing.T) {
+	keys := newTestKeys(t)
+	start := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	now := start
+	v := NewVerifier(testConfig().JWT, keys, func() time.Time { return now })
+	claims := testClaims(start, "jane")
+	claims["nbf"] = start.Unix()
+	tok := keys.sign(t, "RS256", claims)
+	if err := v.verifiedOrError(tok); err != nil {
+		t.Fatal(err)
+	}
+	// A clock stepped back before nbf (beyond the leeway) must not be
+	// answered from the cache.
+	now = start.Add(-time.Hour)
+	checkDetail(t, v.verifiedOrError(tok), "token is not valid yet")
+	now = start
+	if err := v.verifiedOrError(tok); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // verifiedOrError is Verify's error, for checkDetail.
@@ -60,12 +82,12 @@ func TestVerifiedTokensStayBounded(t *testing.T) {
 	now := time.Now()
 	c := newVerifiedTokens(func() time.Time { return now })
 	for i := 0; i < 3*verifiedTokenMax; i++ {
-		c.put(tokenKey(strconv.Itoa(i)), Claims{}, now.Add(time.Hour))
+		c.put(tokenKey(strconv.Itoa(i)), Claims{}, time.Time{}, now.Add(time.Hour))
 	}
 	if n := len(c.entries); n > verifiedTokenMax {
 		t.Fatalf("%d entries, want at most %d", n, verifiedTokenMax)
 	}
-	if _, ok := c.get(tokenKey(strconv.Itoa(3*verifiedTokenMax - 1))); !ok {
+	if _, ok := cachedClaims(c, tokenKey(strconv.Itoa(3*verifiedTokenMax-1))); !ok {
 		t.Error("the newest entry should be there")
 	}
 }

@@ -18,6 +18,7 @@ func TestFormatExpirationMatchesPythonIsoformat(t *testing.T) {
 		{time.Date(2019, 9, 24, 2, 17, 51, 739673000, time.UTC), "2019-09-24T02:17:51.739673+00:00"},
 		{time.Date(2019, 9, 24, 2, 17, 51, 0, time.UTC), "2019-09-24T02:17:51+00:00"},
 		{time.Date(2019, 9, 24, 2, 17, 51, 1000, time.UTC), "2019-09-24T02:17:51.000001+00:00"},
+		{time.Date(2019, 9, 24, 2, 17, 51, 739673999, time.UTC), "2019-09-24T02:17:51.739673+00:00"},
 		// Python keeps microseconds only: a sub-microsecond part is dropped.
 		{time.Date(2019, 9, 24, 2, 17, 51, 999, time.UTC), "2019-09-24T02:17:51+00:00"},
 		{time.Date(2019, 9, 24, 4, 17, 51, 500000000, time.FixedZone("CEST", 2*3600)), "2019-09-24T02:17:51.500000+00:00"},
@@ -42,6 +43,9 @@ func TestSessionName(t *testing.T) {
 		{"too short tries the next claim", Claims{"preferred_username": "j", "sub": "sub-1"}, "sub-1"},
 		{"allowed punctuation kept", Claims{"preferred_username": "a+b=c,d.e@f-g_h"}, "a+b=c,d.e@f-g_h"},
 		{"truncated to 64", Claims{"preferred_username": strings.Repeat("a", 100)}, strings.Repeat("a", 64)},
+		{"64 kept whole", Claims{"preferred_username": strings.Repeat("b", 64)}, strings.Repeat("b", 64)},
+		{"65 cut to 64", Claims{"preferred_username": strings.Repeat("c", 65)}, strings.Repeat("c", 64)},
+		{"control character", Claims{"preferred_username": "jane\x00doe"}, "jane-doe"},
 		{"nothing usable", Claims{"email": "x"}, "stsgate"},
 		{"number claim", Claims{"preferred_username": json.Number("12345")}, "12345"},
 	}
@@ -185,5 +189,28 @@ func TestValidateNamesTheOption(t *testing.T) {
 	web.Mode, web.Credentials, web.RoleARN = ModeWebIdentity, CredentialsConfig{}, ""
 	if err := web.Validate(); err != nil {
 		t.Errorf("web_identity needs no role or keys: %v", err)
+	}
+}
+
+func TestStripSpace(t *testing.T) {
+	if len(visibleASCII) != 94 {
+		t.Fatalf("visibleASCII holds %d characters, want the 94 from ! to ~", len(visibleASCII))
+	}
+	for c := byte('!'); c <= '~'; c++ {
+		if strings.IndexByte(visibleASCII, c) < 0 {
+			t.Errorf("visibleASCII lacks %q", c)
+		}
+	}
+	for in, want := range map[string]string{
+		"ASIA/key+0=":      "ASIA/key+0=",
+		" tok\nen \t":      "token",
+		"to\u00a0ken":      "token",
+		"tok\u3000en":      "token",
+		"":                 "",
+		"only-visible~!@#": "only-visible~!@#",
+	} {
+		if got := stripSpace(in); got != want {
+			t.Errorf("stripSpace(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -64,19 +64,29 @@ type tokenHeader struct {
 
 // Verify returns the token's claims, or an *Error: KindInvalidToken for any
 // failed check, KindKeysUnavailable when no keys could be read.
+//
+// A token verified before is answered from the cache by a short function;
+// the full check, verifyFull, runs only on a miss (see hotpath.go).
 func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
+	return verifyToken(v, ctx, raw)
+}
+
+// verifyToken is Verify, for the issuer's hot path (see hotpath.go).
+func verifyToken(v *Verifier, ctx context.Context, raw string) (Claims, error) {
+	if v.verified == nil || len(raw) > v.maxBytes {
+		return v.verifyFull(ctx, raw, "")
+	}
+	key := tokenKey(raw)
+	if claims, ok := cachedClaims(v.verified, key); ok {
+		return claims, nil
+	}
+	return v.verifyFull(ctx, raw, key)
+}
+
+// verifyFull checks raw in full and, when key is not empty, caches it.
+func (v *Verifier) verifyFull(ctx context.Context, raw, key string) (Claims, error) {
 	if len(raw) > v.maxBytes {
 		return nil, invalidToken("token is too large")
-	}
-	var key string
-	if v.verified != nil {
-		key = tokenKey(raw)
-		if claims, ok := v.verified.get(key); ok {
-			if err := v.checkClaims(claims); err != nil {
-				return nil, err
-			}
-			return claims, nil
-		}
 	}
 	parts := strings.Split(raw, ".")
 	if len(parts) != 3 {
@@ -106,9 +116,9 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	if err := v.checkClaims(Claims(claims)); err != nil {
 		return nil, err
 	}
-	if v.verified != nil {
-		exp, _, _ := numericDate(Claims(claims), "exp")
-		v.verified.put(key, Claims(claims), exp.Add(v.leeway))
+	if key != "" {
+		from, until := v.validity(Claims(claims))
+		v.verified.put(key, Claims(claims), from, until)
 	}
 	return Claims(claims), nil
 }
@@ -175,6 +185,22 @@ func (v *Verifier) checkClaims(c Claims) error {
 		return invalidToken("token has invalid audience")
 	}
 	return nil
+}
+
+// validity is the window in which checkClaims passes for claims that passed
+// it once: from the later of nbf and iat to exp, widened by the leeway.
+func (v *Verifier) validity(c Claims) (from, until time.Time) {
+	exp, _, _ := numericDate(c, "exp")
+	until = exp.Add(v.leeway)
+	for _, name := range []string{"nbf", "iat"} {
+		if t, ok, _ := numericDate(c, name); ok && t.After(from) {
+			from = t
+		}
+	}
+	if !from.IsZero() {
+		from = from.Add(-v.leeway)
+	}
+	return from, until
 }
 
 // numericDate reads a NumericDate claim: ok says it is present, valid that it
