@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
+	smithyendpoints "github.com/aws/smithy-go/endpoints"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -74,16 +76,136 @@ func newSTSClient(cfg core.Config, explicitEndpoint bool) (*stsClient, error) {
 
 	opts := sts.Options{
 		Region:      cfg.STS.Region,
-		HTTPClient:  httpClient,
+		HTTPClient:  wireClient{httpClient},
 		Credentials: creds,
 		Retryer:     newRetryer(cfg.STS.Retries),
+		APIOptions:  []func(*middleware.Stack) error{trimStack},
 	}
 	if explicitEndpoint {
 		opts.BaseEndpoint = aws.String(cfg.STS.Endpoint)
+		if r, ok := newStaticEndpoint(cfg.STS.Endpoint); ok {
+			opts.EndpointResolverV2 = r
+		}
 		c.resolved = cfg.STS.Endpoint
 	}
 	c.client = sts.New(opts)
 	return c, nil
+}
+
+// stsUserAgent replaces the SDK's user agent, which it rebuilds from a
+// dozen parts on every call.
+const stsUserAgent = "stsgate aws-sdk-go-v2/" + aws.SDKVersion
+
+// unusedMiddlewares are the SDK middlewares that do nothing for the
+// gateway's calls but cost time on each one. Each is safe to drop:
+//   - OperationInputValidation: checks that required members are set; ours
+//     always are, except a web identity call's RoleArn, which must go out
+//     without it (MinIO maps roles from claims).
+//   - ResolveEndpoint: the legacy (v1) endpoint resolver, only active with
+//     Options.EndpointResolver, which is never set.
+//   - ClientRequestID, UserAgent, RecursionDetection: an invocation-id
+//     header (a UUID from crypto/rand), the SDK's long user agent (the
+//     transport sets stsUserAgent instead), and Lambda's trace header. None
+//     reaches what STS answers.
+//   - InterceptBeforeRetryLoop, InterceptAttempt: run Options.Interceptors,
+//     of which there are none.
+//   - disableHTTPS: acts only with EndpointOptions.DisableHTTPS, never set.
+//   - setLegacyContextSigningOptions: copies signing name and region from
+//     the context, which only the legacy resolver or WithSigV4SigningName
+//     put there; neither is used.
+//   - AddRawResponseToMetadata: keeps the response in the metadata, which
+//     nothing reads (ResponseErrorWrapper and the retryer use the error).
+//   - RequestResponseLogger: logs only with Options.ClientLogMode, unset.
+//
+// ResponseErrorWrapper and RequestIDRetriever stay (classify reads status
+// and request ID from the error; the retryer its status), and so does
+// RecordResponseTiming (the SDK corrects its signing clock from it).
+var unusedMiddlewares = struct {
+	initialize, serialize, build, finalize, deserialize []string
+}{
+	initialize:  []string{"OperationInputValidation"},
+	serialize:   []string{"ResolveEndpoint"},
+	build:       []string{"ClientRequestID", "UserAgent", "RecursionDetection"},
+	finalize:    []string{"InterceptBeforeRetryLoop", "InterceptAttempt", "disableHTTPS", "setLegacyContextSigningOptions"},
+	deserialize: []string{"AddRawResponseToMetadata", "RequestResponseLogger"},
+}
+
+// trimStack removes unusedMiddlewares from a call's stack. An ID the SDK no
+// longer has is skipped: the call then only does needless work, and
+// TestSTSClientRequestOnTheWire notices.
+func trimStack(s *middleware.Stack) error {
+	for _, id := range unusedMiddlewares.initialize {
+		_, _ = s.Initialize.Remove(id)
+	}
+	for _, id := range unusedMiddlewares.serialize {
+		_, _ = s.Serialize.Remove(id)
+	}
+	for _, id := range unusedMiddlewares.build {
+		_, _ = s.Build.Remove(id)
+	}
+	for _, id := range unusedMiddlewares.finalize {
+		_, _ = s.Finalize.Remove(id)
+	}
+	for _, id := range unusedMiddlewares.deserialize {
+		_, _ = s.Deserialize.Remove(id)
+	}
+	return nil
+}
+
+// staticEndpoint is the endpoint resolver for an operator-set sts_endpoint.
+// The SDK's rules give exactly this for a custom endpoint (the URL as it
+// is, no headers, no auth properties) but evaluate their rules and parse the
+// URL on every call.
+type staticEndpoint struct {
+	uri url.URL
+}
+
+// newStaticEndpoint parses endpoint once. ok is false when it does not
+// parse, so that the SDK's resolver reports that as it always has.
+func newStaticEndpoint(endpoint string) (staticEndpoint, bool) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return staticEndpoint{}, false
+	}
+	return staticEndpoint{uri: *u}, true
+}
+
+func (e staticEndpoint) ResolveEndpoint(context.Context, sts.EndpointParameters) (smithyendpoints.Endpoint, error) {
+	return smithyendpoints.Endpoint{URI: e.uri, Headers: http.Header{}}, nil
+}
+
+// wireClient is the HTTP client the SDK sends through. It sets
+// stsUserAgent, and hands the transport the request body as a bytes.Reader:
+// the SDK's own wrapper is not one the transport knows to be in memory, so
+// it would write the headers and the body in two writes (two packets).
+type wireClient struct {
+	*http.Client
+}
+
+// maxInMemoryBody bounds the body wireClient reads ahead; an STS form is a
+// few KiB at most (a web identity token and a session policy).
+const maxInMemoryBody = 1 << 20
+
+func (w wireClient) Do(req *http.Request) (*http.Response, error) {
+	req.Header.Set("User-Agent", stsUserAgent)
+	if req.Body != nil && req.Body != http.NoBody && req.ContentLength > 0 && req.ContentLength <= maxInMemoryBody {
+		body := make([]byte, req.ContentLength)
+		n, err := io.ReadFull(req.Body, body)
+		if err != nil {
+			// Send what was read and what remains, as the transport would
+			// have; it reports a short body itself.
+			req.Body = readCloser{io.MultiReader(bytes.NewReader(body[:n]), req.Body), req.Body}
+		} else {
+			_ = req.Body.Close()
+			req.Body = io.NopCloser(bytes.NewReader(body))
+		}
+	}
+	return w.Client.Do(req)
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 // newRetryer is the SDK's standard retryer bounded for a gateway: retries+1
@@ -140,8 +262,8 @@ func (c *stsClient) AssumeRole(parent context.Context, in core.AssumeRoleInput) 
 
 // AssumeRoleWithWebIdentity calls AssumeRoleWithWebIdentity, unsigned, with
 // the caller's token. An empty RoleARN is left out of the call (MinIO maps
-// roles from claims): the SDK's client-side check that requires it is
-// removed for that call.
+// roles from claims): trimStack removes the SDK's client-side check that
+// requires it.
 func (c *stsClient) AssumeRoleWithWebIdentity(parent context.Context, in core.WebIdentityInput) (core.Credentials, error) {
 	ctx, cancel := context.WithTimeout(parent, c.timeout)
 	defer cancel()
@@ -157,24 +279,11 @@ func (c *stsClient) AssumeRoleWithWebIdentity(parent context.Context, in core.We
 		input.Policy = aws.String(in.Policy)
 	}
 	answer := new(capturedAnswer)
-	optFns := []func(*sts.Options){answer.capture}
-	if in.RoleARN == "" {
-		optFns = append(optFns, withoutInputValidation)
-	}
-	out, err := c.client.AssumeRoleWithWebIdentity(ctx, input, optFns...)
+	out, err := c.client.AssumeRoleWithWebIdentity(ctx, input, answer.capture)
 	if err != nil {
 		return core.Credentials{}, c.classify(parent, ctx, err, answer, []string{in.Token, in.Policy})
 	}
 	return credentialsOf(out.Credentials)
-}
-
-// withoutInputValidation removes the SDK's client-side check of required
-// input members for one call.
-func withoutInputValidation(o *sts.Options) {
-	o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
-		_, err := s.Initialize.Remove("OperationInputValidation")
-		return err
-	})
 }
 
 func durationSeconds(d time.Duration) *int32 {
@@ -288,7 +397,7 @@ func (a *capturedAnswer) handle(ctx context.Context, in middleware.DeserializeIn
 	if err != nil || !ok || resp.Response == nil || resp.Body == nil {
 		return out, md, err
 	}
-	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxSTSAnswer+1))
+	body, readErr := readAnswer(resp.Body, resp.ContentLength)
 	_ = resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	if readErr != nil {
@@ -301,6 +410,31 @@ func (a *capturedAnswer) handle(ctx context.Context, in middleware.DeserializeIn
 	}
 	a.status, a.body = resp.StatusCode, body
 	return out, md, err
+}
+
+// readAnswer is io.ReadAll of at most maxSTSAnswer+1 bytes, with room for
+// an announced length (and the read that sees EOF) made at once instead of
+// grown from 512 bytes: one allocation for a real answer instead of up to
+// four.
+func readAnswer(r io.Reader, length int64) ([]byte, error) {
+	r = io.LimitReader(r, maxSTSAnswer+1)
+	if length < 0 || length > maxSTSAnswer {
+		return io.ReadAll(r)
+	}
+	body := make([]byte, 0, length+1)
+	for {
+		n, err := r.Read(body[len(body):cap(body)])
+		body = body[:len(body)+n]
+		if err == io.EOF {
+			return body, nil
+		}
+		if err != nil {
+			return body, err
+		}
+		if len(body) == cap(body) {
+			body = append(body, 0)[:len(body)]
+		}
+	}
 }
 
 // readFailedAnswer reads an answer the SDK failed on exactly as the core
@@ -324,6 +458,8 @@ func (c *stsClient) close() {
 
 // Interface guards
 var (
-	_ core.STS      = (*stsClient)(nil)
-	_ aws.RetryerV2 = deadlineRetryer{}
+	_ core.STS               = (*stsClient)(nil)
+	_ aws.RetryerV2          = deadlineRetryer{}
+	_ sts.EndpointResolverV2 = staticEndpoint{}
+	_ sts.HTTPClient         = wireClient{}
 )

@@ -2,20 +2,28 @@ package caddymodule
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/stsgate/stsgate/core"
 	"github.com/stsgate/stsgate/internal/conformance"
@@ -445,6 +453,229 @@ func TestDefaultChainIsLazy(t *testing.T) {
 		t.Fatalf("signed with %q, want the environment's key", got)
 	}
 }
+
+// wireRequest is a request as the STS received it.
+type wireRequest struct {
+	host, path, body string
+	header           http.Header
+}
+
+// wireServer answers every call with credentials and keeps the last request.
+func wireServer(t *testing.T) (*httptest.Server, func() wireRequest) {
+	t.Helper()
+	var mu sync.Mutex
+	var last wireRequest
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		last = wireRequest{host: r.Host, path: r.URL.Path, body: string(body), header: r.Header.Clone()}
+		mu.Unlock()
+		form, _ := url.ParseQuery(string(body))
+		w.Header().Set("Content-Type", "text/xml")
+		_, _ = io.WriteString(w, successResponse(form.Get("Action")))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() wireRequest {
+		mu.Lock()
+		defer mu.Unlock()
+		return last
+	}
+}
+
+// fullSDKClient is c's SDK client as the SDK builds it by default: every
+// middleware, the rules-based endpoint resolver, a plain HTTP client.
+func fullSDKClient(c *stsClient) *sts.Client {
+	o := c.client.Options()
+	o.APIOptions = nil
+	o.HTTPClient = c.http
+	o.EndpointResolverV2 = sts.NewDefaultEndpointResolverV2()
+	return sts.New(o)
+}
+
+// countWrites makes c's transport count the writes to its connections.
+func countWrites(c *stsClient) *atomic.Int64 {
+	n := new(atomic.Int64)
+	var d net.Dialer
+	c.http.Transport.(*http.Transport).DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return writeCounter{conn, n}, nil
+	}
+	return n
+}
+
+type writeCounter struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (w writeCounter) Write(p []byte) (int, error) {
+	w.n.Add(1)
+	return w.Conn.Write(p)
+}
+
+func signedHeaders(authorization string) []string {
+	_, rest, _ := strings.Cut(authorization, "SignedHeaders=")
+	list, _, _ := strings.Cut(rest, ",")
+	return strings.Split(list, ";")
+}
+
+// checkSignature signs again what the STS received, with the gateway's
+// key, and compares.
+func checkSignature(t *testing.T, r wireRequest, region string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://"+r.host+r.path, strings.NewReader(r.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range signedHeaders(r.header.Get("Authorization")) {
+		if h != "host" && h != "content-length" {
+			req.Header.Set(h, r.header.Get(h))
+		}
+	}
+	when, err := time.Parse("20060102T150405Z", r.header.Get("X-Amz-Date"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(r.body))
+	creds := aws.Credentials{AccessKeyID: testAccessKey, SecretAccessKey: testSecretKey}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "sts", region, when); err != nil {
+		t.Fatal(err)
+	}
+	if req.Header.Get("Authorization") != r.header.Get("Authorization") {
+		t.Error("the signature does not verify over the request the STS received")
+	}
+}
+
+// TestSTSClientRequestOnTheWire: with the middlewares trimStack removes,
+// the static endpoint resolver and wireClient, the STS receives the request
+// the SDK's full stack sends (same URL, form and signed headers, a valid
+// signature) less amz-sdk-invocation-id, with stsUserAgent, in one write.
+// Without sts_endpoint the call goes to AWS STS for the region.
+func TestSTSClientRequestOnTheWire(t *testing.T) {
+	t.Run("AssumeRole", func(t *testing.T) {
+		srv, last := wireServer(t)
+		cfg := testConfig(srv.URL + "/sts")
+		c, err := newSTSClient(cfg, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.close)
+		writes := countWrites(c)
+		policy := `{"Version":"2012-10-17"}`
+		if _, err := fullSDKClient(c).AssumeRole(context.Background(), &sts.AssumeRoleInput{
+			RoleArn: aws.String("arn:aws:iam:::role/ok"), RoleSessionName: aws.String("jane"), DurationSeconds: aws.Int32(3600), Policy: aws.String(policy),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		want := last()
+		before := writes.Load()
+		if _, err := c.AssumeRole(context.Background(), core.AssumeRoleInput{
+			RoleARN: "arn:aws:iam:::role/ok", SessionName: "jane", Duration: time.Hour, Policy: policy,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if n := writes.Load() - before; n != 1 {
+			t.Errorf("the request took %d writes, want 1", n)
+		}
+		got := last()
+		if got.path != want.path || got.body != want.body || got.header.Get("Content-Type") != want.header.Get("Content-Type") {
+			t.Errorf("STS saw %s %q (%s), the full SDK sends %s %q (%s)", got.path, got.body, got.header.Get("Content-Type"),
+				want.path, want.body, want.header.Get("Content-Type"))
+		}
+		if got.path != "/sts" {
+			t.Errorf("path %q, want the endpoint's /sts", got.path)
+		}
+		if ua := got.header.Get("User-Agent"); ua != stsUserAgent {
+			t.Errorf("User-Agent %q, want %q", ua, stsUserAgent)
+		}
+		if want.header.Get("Amz-Sdk-Invocation-Id") == "" || got.header.Get("Amz-Sdk-Invocation-Id") != "" {
+			t.Errorf("amz-sdk-invocation-id: the full SDK sends %q, the gateway %q", want.header.Get("Amz-Sdk-Invocation-Id"), got.header.Get("Amz-Sdk-Invocation-Id"))
+		}
+		wantSigned := slices.DeleteFunc(signedHeaders(want.header.Get("Authorization")), func(h string) bool { return h == "amz-sdk-invocation-id" })
+		if gotSigned := signedHeaders(got.header.Get("Authorization")); !slices.Equal(gotSigned, wantSigned) {
+			t.Errorf("signed headers %v, want %v", gotSigned, wantSigned)
+		}
+		checkSignature(t, got, cfg.STS.Region)
+	})
+
+	t.Run("AssumeRoleWithWebIdentity", func(t *testing.T) {
+		srv, last := wireServer(t)
+		cfg := testConfig(srv.URL)
+		cfg.Mode, cfg.Credentials = core.ModeWebIdentity, core.CredentialsConfig{}
+		c, err := newSTSClient(cfg, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.close)
+		if _, err := fullSDKClient(c).AssumeRoleWithWebIdentity(context.Background(), &sts.AssumeRoleWithWebIdentityInput{
+			RoleArn: aws.String("arn:aws:iam:::role/ok"), RoleSessionName: aws.String("jane"), DurationSeconds: aws.Int32(3600), WebIdentityToken: aws.String("header.payload.signature"),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		want := last()
+		if _, err := c.AssumeRoleWithWebIdentity(context.Background(), core.WebIdentityInput{
+			RoleARN: "arn:aws:iam:::role/ok", SessionName: "jane", Duration: time.Hour, Token: "header.payload.signature",
+		}); err != nil {
+			t.Fatal(err)
+		}
+		got := last()
+		if got.path != want.path || got.body != want.body || got.header.Get("Authorization") != "" {
+			t.Errorf("STS saw %s %q (Authorization %q), the full SDK sends %s %q unsigned", got.path, got.body, got.header.Get("Authorization"), want.path, want.body)
+		}
+	})
+
+	t.Run("AWS STS without sts_endpoint", func(t *testing.T) {
+		cfg := testConfig("")
+		cfg.STS.Region = "eu-west-3"
+		c, err := newSTSClient(cfg, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sentTo string
+		c.http.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			sentTo = r.URL.String()
+			body := successResponse("AssumeRole")
+			return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/xml"}},
+				Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Request: r}, nil
+		})
+		if _, err := c.AssumeRole(context.Background(), core.AssumeRoleInput{RoleARN: "arn:aws:iam:::role/ok", SessionName: "jane", Duration: time.Hour}); err != nil {
+			t.Fatal(err)
+		}
+		if sentTo != "https://sts.eu-west-3.amazonaws.com/" {
+			t.Errorf("sent to %q, want https://sts.eu-west-3.amazonaws.com/", sentTo)
+		}
+	})
+
+	t.Run("every middleware trimStack removes exists", func(t *testing.T) {
+		c, err := newSTSClient(testConfig("http://127.0.0.1:1"), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.close)
+		var steps [5][]string
+		_, _ = fullSDKClient(c).AssumeRole(context.Background(), &sts.AssumeRoleInput{}, func(o *sts.Options) {
+			o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+				steps = [5][]string{s.Initialize.List(), s.Serialize.List(), s.Build.List(), s.Finalize.List(), s.Deserialize.List()}
+				return errors.New("stop before sending")
+			})
+		})
+		u := unusedMiddlewares
+		for i, ids := range [5][]string{u.initialize, u.serialize, u.build, u.finalize, u.deserialize} {
+			for _, id := range ids {
+				if !slices.Contains(steps[i], id) {
+					t.Errorf("the SDK has no middleware %q in %v", id, steps[i])
+				}
+			}
+		}
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func lastCall(t *testing.T, fake *conformance.FakeSTS) conformance.STSCall {
 	t.Helper()
