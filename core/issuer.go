@@ -239,7 +239,7 @@ type stsRequest struct {
 	token       string
 }
 
-func buildRequest(i *Issuer, claims Claims, raw string) (stsRequest, error) {
+func buildRequest(i *Issuer, claims Claims, raw string) (*stsRequest, error) {
 	sub, ok := claims["sub"].(string)
 	if !ok {
 		sub, _ = claims.String("sub")
@@ -252,7 +252,7 @@ func buildRequest(i *Issuer, claims Claims, raw string) (stsRequest, error) {
 	if len(i.cfg.Roles) > 0 {
 		role = selectRole(claims, i.cfg.Roles, role)
 	}
-	req := stsRequest{
+	req := &stsRequest{
 		roleARN:     role,
 		sessionName: sessionName(claims, i.cfg.SessionNameClaims),
 		subject:     sub,
@@ -266,8 +266,8 @@ func buildRequest(i *Issuer, claims Claims, raw string) (stsRequest, error) {
 }
 
 // finishRequest refuses a caller no role admits and renders the session
-// policy: request's less common work, apart so that request stays small.
-func finishRequest(i *Issuer, claims Claims, req stsRequest) (stsRequest, error) {
+// policy: buildRequest's less common work, apart so that it stays small.
+func finishRequest(i *Issuer, claims Claims, req *stsRequest) (*stsRequest, error) {
 	if req.roleARN == "" && (i.cfg.Mode == ModeAssumeRole || len(i.cfg.Roles) > 0) {
 		return req, &Error{Kind: KindForbidden, Detail: "no role rule admits this token"}
 	}
@@ -282,7 +282,7 @@ func finishRequest(i *Issuer, claims Claims, req stsRequest) (stsRequest, error)
 }
 
 // issue gets credentials for req, through the cache when it is on.
-func issue(i *Issuer, ctx context.Context, req stsRequest) (Credentials, bool, error) {
+func issue(i *Issuer, ctx context.Context, req *stsRequest) (Credentials, bool, error) {
 	if i.cache != nil {
 		return i.cache.get(ctx, req.cacheKey(i.cfg.Mode), func(ctx context.Context) (Credentials, error) {
 			return callSTS(i, ctx, req)
@@ -292,7 +292,7 @@ func issue(i *Issuer, ctx context.Context, req stsRequest) (Credentials, bool, e
 	return c, false, err
 }
 
-func callSTS(i *Issuer, ctx context.Context, req stsRequest) (none Credentials, err error) {
+func callSTS(i *Issuer, ctx context.Context, req *stsRequest) (none Credentials, err error) {
 	ctx, cancel := context.WithTimeout(ctx, i.cfg.STS.Timeout)
 	var start time.Time
 	if i.metrics != nil {
@@ -313,7 +313,7 @@ func callSTS(i *Issuer, ctx context.Context, req stsRequest) (none Credentials, 
 }
 
 // assume makes the call of the configured mode.
-func assume(i *Issuer, ctx context.Context, req stsRequest) (Credentials, error) {
+func assume(i *Issuer, ctx context.Context, req *stsRequest) (Credentials, error) {
 	if i.cfg.Mode == ModeWebIdentity {
 		return i.sts.AssumeRoleWithWebIdentity(ctx, WebIdentityInput{
 			RoleARN: req.roleARN, SessionName: req.sessionName, Policy: req.policy,

@@ -180,8 +180,10 @@ func signForEndpoint(e sigV4Endpoint, req *http.Request, body []byte, keys Acces
 	date := amzDate[:8]
 	stringToSign := strings.Join([]string{sigV4Algorithm, "\n", amzDate, "\n", date, e.scope, "\n", hex.EncodeToString(creqSum[:])}, "")
 	key := signingKeyOf(sigV4Keys, keys.SecretAccessKey, date, e.region, stsServiceName)
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(stringToSign))
 	req.Header["Authorization"] = []string{strings.Join([]string{sigV4Algorithm, " Credential=", keys.AccessKeyID, "/", date, e.scope,
-		", SignedHeaders=", names, ", Signature=", hex.EncodeToString(hmacSHA256(key, stringToSign))}, "")}
+		", SignedHeaders=", names, ", Signature=", hex.EncodeToString(mac.Sum(nil))}, "")}
 }
 
 // sigV4Host is the host that is both signed and sent: req.Host or the URL's,
