@@ -118,12 +118,7 @@ func (i *Issuer) Handles(r *http.Request) bool {
 // Wrap returns a middleware: the issuer's routes here, the rest to next.
 func (i *Issuer) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		path := r.URL.Path
-		if path == i.tokenPath {
-			serveToken(i, w, r)
-		} else if path == i.healthzPath {
-			serveHealthz(i, w, r)
-		} else {
+		if !serveRoute(i, w, r) {
 			next.ServeHTTP(w, r)
 		}
 	})
@@ -132,14 +127,24 @@ func (i *Issuer) Wrap(next http.Handler) http.Handler {
 // ServeHTTP answers a request for one of the issuer's routes; a request for
 // any other path gets 404 (use Wrap or Handles to pass those on).
 func (i *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !serveRoute(i, w, r) {
+		http.NotFound(w, r)
+	}
+}
+
+// serveRoute answers r when it is for one of the issuer's routes, and says
+// whether it did.
+func serveRoute(i *Issuer, w http.ResponseWriter, r *http.Request) bool {
 	path := r.URL.Path
 	if path == i.tokenPath {
 		serveToken(i, w, r)
-	} else if path == i.healthzPath {
-		serveHealthz(i, w, r)
-	} else {
-		http.NotFound(w, r)
+		return true
 	}
+	if path == i.healthzPath {
+		serveHealthz(i, w, r)
+		return true
+	}
+	return false
 }
 
 func serveHealthz(i *Issuer, w http.ResponseWriter, r *http.Request) {
