@@ -4,7 +4,7 @@ package core
 //
 // Traefik runs this package under yaegi v0.16.1, where the costs are not
 // those of compiled Go. Measured on the token path (e2e's
-// BenchmarkHandlerInterpreted and the yaegi step timings in BENCHMARKS.md):
+// BenchmarkHandlerInterpreted, and the findings in BENCHMARKS.md):
 //
 //   - A call of a method of one of our types copies the method's syntax
 //     node and builds a reflect func value: about 30 allocations, four times
@@ -23,5 +23,7 @@ package core
 //     with its endpoint's parts of the canonical request worked out once
 //     (signForEndpoint).
 //
-// Compiled, none of this costs anything worth measuring; the core's own
-// benchmarks stay the reference for the Caddy build.
+// e2e's TestInterpretedTokenPathAllocationBudget holds the interpreted token
+// path to an allocation budget. Compiled, none of this costs anything worth
+// measuring; the core's own benchmarks stay the reference for the Caddy
+// build.

@@ -85,7 +85,7 @@ func Wrap(next http.Handler, configJSON string, stub bool) (http.Handler, error)
 type benchWrap func(next http.Handler, configJSON string, stub bool) (http.Handler, error)
 
 // interpretedBenchWrap loads the core and the harness under yaegi.
-func interpretedBenchWrap(b *testing.B) benchWrap {
+func interpretedBenchWrap(b testing.TB) benchWrap {
 	b.Helper()
 	i, gopath := newPluginInterpreter(b)
 	dir := filepath.Join(gopath, "src", filepath.FromSlash(pluginModule), "benchharness")
@@ -161,17 +161,25 @@ func BenchmarkHandlerCompiledTwin(b *testing.B) {
 	benchmarkHandlerCases(b, compiledBenchWrap(compiledStubSTS{}))
 }
 
-func benchmarkHandlerCases(b *testing.B, wrap benchWrap) {
+// handlerBench is the setup the handler benchmarks and the allocation
+// budget share: an IdP, a fake STS, and the issuer's configuration as JSON.
+type handlerBench struct {
+	idp        *conformance.IdP
+	configJSON string
+}
+
+func newHandlerBench(t testing.TB) handlerBench {
+	t.Helper()
 	idp, err := conformance.NewIdP()
 	if err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
-	b.Cleanup(idp.Close)
+	t.Cleanup(idp.Close)
 	fake, err := conformance.NewFakeSTS()
 	if err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
-	b.Cleanup(fake.Close)
+	t.Cleanup(fake.Close)
 
 	cfg := core.DefaultConfig()
 	cfg.EndpointURL = "http://s3.bench.test:9000"
@@ -183,9 +191,41 @@ func benchmarkHandlerCases(b *testing.B, wrap benchWrap) {
 	cfg.JWT.Audience = []string{conformance.Audience}
 	data, err := json.Marshal(cfg)
 	if err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
+	return handlerBench{idp: idp, configJSON: string(data)}
+}
 
+// tokenRequest builds the issuer of the setup in front of wrap and returns
+// a function that makes one token request with a token of alg, signed by
+// key, failing unless it is answered 201. The first request (which fetches
+// the JWKS) is made before it returns.
+func (hb handlerBench) tokenRequest(t testing.TB, wrap benchWrap, alg string, key conformance.SigningKey, stub bool) func() error {
+	t.Helper()
+	h, err := wrap(conformance.NextHandler(), hb.configJSON, stub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := "Bearer " + conformance.Sign(alg, key, hb.idp.Claims(time.Now(), "jane"), nil)
+	serve := func() error {
+		req := httptest.NewRequest(http.MethodPut, "/apis/sts/token", nil)
+		req.Header.Set("Authorization", tok)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusCreated {
+			return fmt.Errorf("status %d: %s", rec.Code, rec.Body)
+		}
+		return nil
+	}
+	if err := serve(); err != nil {
+		t.Fatal(err)
+	}
+	return serve
+}
+
+func benchmarkHandlerCases(b *testing.B, wrap benchWrap) {
+	hb := newHandlerBench(b)
+	idp := hb.idp
 	cases := []struct {
 		name string
 		alg  string
@@ -198,25 +238,7 @@ func benchmarkHandlerCases(b *testing.B, wrap benchWrap) {
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
-			h, err := wrap(conformance.NextHandler(), string(data), c.stub)
-			if err != nil {
-				b.Fatal(err)
-			}
-			tok := "Bearer " + conformance.Sign(c.alg, c.key, idp.Claims(time.Now(), "jane"), nil)
-			serve := func() error {
-				req := httptest.NewRequest(http.MethodPut, "/apis/sts/token", nil)
-				req.Header.Set("Authorization", tok)
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, req)
-				if rec.Code != http.StatusCreated {
-					return fmt.Errorf("status %d: %s", rec.Code, rec.Body)
-				}
-				return nil
-			}
-			// The first request fetches the JWKS.
-			if err := serve(); err != nil {
-				b.Fatal(err)
-			}
+			serve := hb.tokenRequest(b, wrap, c.alg, c.key, c.stub)
 			b.ReportAllocs()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
@@ -228,5 +250,31 @@ func benchmarkHandlerCases(b *testing.B, wrap benchWrap) {
 				}
 			})
 		})
+	}
+}
+
+// interpretedTokenAllocBudget bounds the allocations of one token request
+// through the interpreted issuer with an in-process STS (the request and
+// recorder included). The path took about 610 when core/hotpath.go was written,
+// 1,936 before; allocations do not depend on the machine's load, so a
+// budget catches a hot function turned back into a method, or cold work
+// moved back into a hot one, without timing anything.
+const interpretedTokenAllocBudget = 800
+
+func TestInterpretedTokenPathAllocationBudget(t *testing.T) {
+	hb := newHandlerBench(t)
+	serve := hb.tokenRequest(t, interpretedBenchWrap(t), "RS256", hb.idp.RSA, true)
+	var failed error
+	allocs := testing.AllocsPerRun(200, func() {
+		if err := serve(); err != nil && failed == nil {
+			failed = err
+		}
+	})
+	if failed != nil {
+		t.Fatal(failed)
+	}
+	t.Logf("%.0f allocations per interpreted token request (budget %d)", allocs, interpretedTokenAllocBudget)
+	if allocs > interpretedTokenAllocBudget {
+		t.Errorf("%.0f allocations per interpreted token request, over the budget of %d: see core/hotpath.go", allocs, interpretedTokenAllocBudget)
 	}
 }
