@@ -251,10 +251,17 @@ func (c *STSClient) retry(parent, ctx context.Context, body []byte, signed bool,
 // cause). (Named results: each Credentials{} of a return would be one more
 // allocation per call under yaegi.)
 func stsAttempt(c *STSClient, ctx context.Context, body []byte, signed bool, keys AccessKeys, redact []string) (creds Credentials, retry, transport bool, err error) {
-	req, err := stsNewRequest(c, ctx, body, signed, keys)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
-		return creds, false, false, err
+		return creds, false, false, STSBadAnswer(err)
 	}
+	// Canonical keys set directly: what Header.Set does, minus its work.
+	req.Header["Content-Type"] = []string{stsContentType}
+	if signed {
+		signForEndpoint(c.signing, req, body, keys, c.now())
+	}
+	// Set after signing: the signer leaves User-Agent out anyway.
+	req.Header["User-Agent"] = []string{stsUserAgent}
 	resp, err := c.client.Do(req)
 	if err != nil {
 		return creds, true, true, STSUnreachable(err)
@@ -287,22 +294,6 @@ func (c *STSClient) answerFailed(status int, answer []byte, readErr error, redac
 		return Credentials{}, status >= 500, false, err
 	}
 	return creds, false, false, nil
-}
-
-// stsNewRequest builds the signed (or unsigned) POST of body.
-func stsNewRequest(c *STSClient, ctx context.Context, body []byte, signed bool, keys AccessKeys) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
-	if err != nil {
-		return nil, STSBadAnswer(err)
-	}
-	// Canonical keys set directly: what Header.Set does, minus its work.
-	req.Header["Content-Type"] = []string{stsContentType}
-	if signed {
-		signForEndpoint(c.signing, req, body, keys, c.now())
-	}
-	// Set after signing: the signer leaves User-Agent out anyway.
-	req.Header["User-Agent"] = []string{stsUserAgent}
-	return req, nil
 }
 
 // contextError classifies a failure once ctx is done: a bad answer when the
