@@ -62,12 +62,6 @@ func newAnswerServer(t *testing.T, fn http.HandlerFunc) *answerServer {
 	return s
 }
 
-func (s *answerServer) lastForm() map[string]string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.form
-}
-
 func reply(status int, contentType, body string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if contentType != "" {

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -52,17 +51,7 @@ func startCaddyGateway(t *testing.T, cfg core.Config) string {
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
-		select {
-		case <-done:
-		default:
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				_ = cmd.Process.Kill()
-				<-done
-			}
-		}
+		testproc.Stop(cmd, done, 10*time.Second)
 		if t.Failed() {
 			t.Logf("Caddyfile:\n%s\ncaddy output:\n%s", caddyfileFor(cfg, port), out.String())
 		}

@@ -21,7 +21,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -142,18 +141,7 @@ func minimalEnv(home string) []string {
 }
 
 func (m *minioServer) stop() {
-	select {
-	case <-m.done:
-		return
-	default:
-	}
-	_ = m.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-m.done:
-	case <-time.After(10 * time.Second):
-		_ = m.cmd.Process.Kill()
-		<-m.done
-	}
+	testproc.Stop(m.cmd, m.done, 10*time.Second)
 }
 
 // waitReady waits for /minio/health/live, then for the admin API (IAM
@@ -228,16 +216,8 @@ func (e *minioEnv) token(sub string, extra map[string]any) string {
 	return conformance.Sign("RS256", e.IdP.RSA, claims, nil)
 }
 
-// tokenDocument is the Token document of CONTRACT.md.
-type tokenDocument struct {
-	Credentials struct {
-		EndpointURL     string
-		AccessKeyId     string //nolint:revive // the document's spelling
-		SecretAccessKey string
-		SessionToken    string
-		Expiration      string
-	}
-}
+// tokenDocument is the Token document of CONTRACT.md, with an S3 client.
+type tokenDocument conformance.TokenDocument
 
 // S3 returns an S3 client using the document's credentials and endpoint.
 func (d tokenDocument) S3() *s3.Client {

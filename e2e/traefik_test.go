@@ -24,7 +24,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -202,18 +201,7 @@ func (s *traefikServer) waitFor(limit time.Duration, ok func(*http.Client) bool)
 }
 
 func (s *traefikServer) stop() {
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(15 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
+	testproc.Stop(s.cmd, s.done, 15*time.Second)
 }
 
 // goroutines reads Traefik's goroutine count from its pprof endpoint.
@@ -278,14 +266,7 @@ func TestTraefikConformance(t *testing.T) {
 	srv := startTraefik(t, traefikDynamic(env.Mounts(), []traefikRoute{{name: "sts", rule: "PathPrefix(`/`)", backend: next}}))
 
 	var sent []string
-	doer := conformance.URLDoer(srv.URL)
-	recording := func(r *http.Request) (*http.Response, error) {
-		if _, tok, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && len(tok) > 8 {
-			sent = append(sent, tok)
-		}
-		return doer(r)
-	}
-	conformance.Run(t, env, recording)
+	conformance.Run(t, env, conformance.RecordingDoer(conformance.URLDoer(srv.URL), &sent))
 
 	// The plugin's audit lines reach Traefik's standard output as JSON,
 	// naming the middleware; neither they nor Traefik's log hold a token or
@@ -295,15 +276,8 @@ func TestTraefikConformance(t *testing.T) {
 	if !strings.Contains(out, `"middleware":"sts-0-main@file"`) || !strings.Contains(out, `"outcome":"issued"`) {
 		t.Errorf("no audit line of the plugin in Traefik's output")
 	}
-	for _, s := range append([]string{conformance.FakeSecretAccessKey, conformance.FakeSessionToken}, sent...) {
-		parts := strings.Split(s, ".")
-		probe := parts[len(parts)-1]
-		if len(probe) < 8 {
-			probe = s
-		}
-		if strings.Contains(out, probe) {
-			t.Errorf("Traefik's output holds a secret or token fragment %.12q…", probe)
-		}
+	for _, probe := range conformance.LeakedFragments(out, append([]string{conformance.FakeSecretAccessKey, conformance.FakeSessionToken}, sent...)) {
+		t.Errorf("Traefik's output holds a secret or token fragment %.12q…", probe)
 	}
 }
 

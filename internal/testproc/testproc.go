@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // RequireEnv, set to 1, turns a missing binary into a failure instead of a
@@ -72,4 +75,22 @@ func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// Stop asks a child process to stop (SIGTERM) and kills it if it has not
+// exited within grace. done must be closed once cmd.Wait has returned; a
+// child that has exited already is left alone.
+func Stop(cmd *exec.Cmd, done <-chan struct{}, grace time.Duration) {
+	select {
+	case <-done:
+		return
+	default:
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(grace):
+		_ = cmd.Process.Kill()
+		<-done
+	}
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/stsgate/stsgate/internal/testproc"
 )
 
 // process is one running child.
@@ -66,15 +68,7 @@ func (p *process) exited() bool {
 
 // stop asks the child to stop and kills it after 15 s.
 func (p *process) stop() {
-	if !p.exited() {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(15 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	}
+	testproc.Stop(p.cmd, p.done, 15*time.Second)
 	p.log.Close()
 }
 
@@ -112,16 +106,6 @@ func (p *process) waitUntil(limit time.Duration, ok func() bool) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// freeAddr returns a 127.0.0.1 address whose port was free a moment ago.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 // freeAddrs returns n distinct free loopback addresses.

@@ -14,18 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-)
 
-// tokenDocument is the Token document the gateway answers.
-type tokenDocument struct {
-	Credentials struct {
-		EndpointURL     string
-		AccessKeyId     string //nolint:revive // the document's spelling
-		SecretAccessKey string
-		SessionToken    string
-		Expiration      string
-	}
-}
+	"github.com/stsgate/stsgate/internal/conformance"
+)
 
 // cmdS3 uses a Token document's credentials against its S3 endpoint.
 func cmdS3(args []string, stdin io.Reader, stdout io.Writer) error {
@@ -94,7 +85,7 @@ func cmdS3(args []string, stdin io.Reader, stdout io.Writer) error {
 	}
 }
 
-func readTokenDocument(path string, stdin io.Reader) (tokenDocument, error) {
+func readTokenDocument(path string, stdin io.Reader) (conformance.TokenDocument, error) {
 	var data []byte
 	var err error
 	if path == "-" {
@@ -103,14 +94,14 @@ func readTokenDocument(path string, stdin io.Reader) (tokenDocument, error) {
 		data, err = os.ReadFile(path)
 	}
 	if err != nil {
-		return tokenDocument{}, err
+		return conformance.TokenDocument{}, err
 	}
-	var doc tokenDocument
+	var doc conformance.TokenDocument
 	if err := json.Unmarshal(data, &doc); err != nil {
-		return tokenDocument{}, fmt.Errorf("s3: -creds is not a Token document: %v", err)
+		return conformance.TokenDocument{}, fmt.Errorf("s3: -creds is not a Token document: %v", err)
 	}
 	if doc.Credentials.AccessKeyId == "" || doc.Credentials.SecretAccessKey == "" {
-		return tokenDocument{}, fmt.Errorf("s3: -creds holds no credentials: %.200s", data)
+		return conformance.TokenDocument{}, fmt.Errorf("s3: -creds holds no credentials: %.200s", data)
 	}
 	return doc, nil
 }
