@@ -105,6 +105,12 @@ func newFileCredentials(cfg CredentialsConfig, now func() time.Time) *fileCreden
 // AccessKeys returns the keys read last, after looking at the files when the
 // last look is credentialsRecheck old.
 func (s *fileCredentials) AccessKeys(ctx context.Context) (AccessKeys, error) {
+	return fileAccessKeys(s, ctx)
+}
+
+// fileAccessKeys is AccessKeys, for the STS client's hot path (see
+// hotpath.go).
+func fileAccessKeys(s *fileCredentials, ctx context.Context) (AccessKeys, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()

@@ -33,14 +33,21 @@ type Options struct {
 // Issuer answers {prefix}/token and {prefix}/healthz as CONTRACT.md pins
 // them down. It starts no goroutines, so it needs no Close.
 type Issuer struct {
-	cfg         Config
+	// cfg is a pointer so that reading one field under yaegi does not copy
+	// the whole Config (see hotpath.go).
+	cfg *Config
+	// stsTimeout is cfg.STS.Timeout, kept apart for the same reason.
+	stsTimeout  time.Duration
 	tokenPath   string
 	healthzPath string
 	verifier    *Verifier
 	sts         STS
-	policy      *policyTemplate
-	cache       *credentialCache
-	log         *slog.Logger
+	// stdSTS is sts when it is the core's own client, called without the
+	// STS interface (see hotpath.go).
+	stdSTS *STSClient
+	policy *policyTemplate
+	cache  *credentialCache
+	log    *slog.Logger
 	// metrics is nil when the host gives none: a check is cheaper than a
 	// call that does nothing (under yaegi, far cheaper).
 	metrics Metrics
@@ -76,7 +83,8 @@ func New(cfg Config, opts Options) (*Issuer, error) {
 		return nil, err
 	}
 	i := &Issuer{
-		cfg:         cfg,
+		cfg:         &cfg,
+		stsTimeout:  cfg.STS.Timeout,
 		tokenPath:   cfg.Prefix + "/token",
 		healthzPath: cfg.Prefix + "/healthz",
 		verifier:    NewVerifier(cfg.JWT, keys, opts.Now),
@@ -88,6 +96,9 @@ func New(cfg Config, opts Options) (*Issuer, error) {
 	}
 	if cfg.Cache > 0 {
 		i.cache = newCredentialCache(cfg.Cache, opts.Now)
+	}
+	if c, ok := sts.(*STSClient); ok {
+		i.stdSTS = c
 	}
 	return i, nil
 }
@@ -154,7 +165,7 @@ func serveHealthz(i *Issuer, w http.ResponseWriter, r *http.Request) {
 	}
 	ev := &auditEvent{route: routeHealthz, client: r.RemoteAddr}
 	if !i.cfg.PublicHealthz {
-		claims, _, authErr := authenticate(i, r)
+		claims, _, authErr := authenticate(i, r.Context(), r)
 		if authErr != nil {
 			refuse(i, w, r, ev, authErr, "")
 			return
@@ -174,7 +185,8 @@ func serveToken(i *Issuer, w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev := &auditEvent{route: routeToken, client: r.RemoteAddr}
-	claims, raw, authErr := authenticate(i, r)
+	ctx := r.Context()
+	claims, raw, authErr := authenticate(i, ctx, r)
 	if authErr != nil {
 		refuse(i, w, r, ev, authErr, "")
 		return
@@ -187,7 +199,6 @@ func serveToken(i *Issuer, w http.ResponseWriter, r *http.Request) {
 		refuse(i, w, r, ev, err, "")
 		return
 	}
-	ctx := r.Context()
 	creds, cached, err := issue(i, ctx, req)
 	if err != nil {
 		refuse(i, w, r, ev, err, "")
@@ -203,12 +214,12 @@ func serveToken(i *Issuer, w http.ResponseWriter, r *http.Request) {
 	audit(i, ctx, ev, "issued", http.StatusCreated, "")
 }
 
-func authenticate(i *Issuer, r *http.Request) (Claims, string, *Error) {
+func authenticate(i *Issuer, ctx context.Context, r *http.Request) (Claims, string, *Error) {
 	raw, e := bearerToken(r)
 	if e != nil {
 		return nil, "", e
 	}
-	claims, err := verifyToken(i.verifier, r.Context(), raw)
+	claims, err := verifyToken(i.verifier, ctx, raw)
 	if err != nil {
 		return nil, "", classifyKeyError(err)
 	}
@@ -298,7 +309,7 @@ func issue(i *Issuer, ctx context.Context, req *stsRequest) (Credentials, bool, 
 }
 
 func callSTS(i *Issuer, ctx context.Context, req *stsRequest) (none Credentials, err error) {
-	ctx, cancel := context.WithTimeout(ctx, i.cfg.STS.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, i.stsTimeout)
 	var start time.Time
 	if i.metrics != nil {
 		start = i.now()
@@ -320,15 +331,23 @@ func callSTS(i *Issuer, ctx context.Context, req *stsRequest) (none Credentials,
 // assume makes the call of the configured mode.
 func assume(i *Issuer, ctx context.Context, req *stsRequest) (Credentials, error) {
 	if i.cfg.Mode == ModeWebIdentity {
-		return i.sts.AssumeRoleWithWebIdentity(ctx, WebIdentityInput{
+		in := &WebIdentityInput{
 			RoleARN: req.roleARN, SessionName: req.sessionName, Policy: req.policy,
 			Duration: i.cfg.Duration, Token: req.token,
-		})
+		}
+		if i.stdSTS != nil {
+			return assumeRoleWithWebIdentity(i.stdSTS, ctx, in)
+		}
+		return i.sts.AssumeRoleWithWebIdentity(ctx, *in)
 	}
-	return i.sts.AssumeRole(ctx, AssumeRoleInput{
+	in := &AssumeRoleInput{
 		RoleARN: req.roleARN, SessionName: req.sessionName, Policy: req.policy,
 		Duration: i.cfg.Duration,
-	})
+	}
+	if i.stdSTS != nil {
+		return assumeRole(i.stdSTS, ctx, in)
+	}
+	return i.sts.AssumeRole(ctx, *in)
 }
 
 // stsFailed classifies a failed call, or an answer without keys, and
@@ -337,7 +356,7 @@ func stsFailed(i *Issuer, ctx context.Context, start time.Time, err error) error
 	if err == nil {
 		err = STSBadAnswer(nil)
 	} else if _, ok := asError(err); !ok && ctx.Err() == context.DeadlineExceeded {
-		err = STSTimeout(i.cfg.STS.Timeout, err)
+		err = STSTimeout(i.stsTimeout, err)
 	}
 	if i.metrics != nil {
 		i.metrics.STSCall(i.now().Sub(start), classify(err).Kind.Outcome())

@@ -140,13 +140,13 @@ const (
 	sigV4FormNamesToken = sigV4FormNames + ";x-amz-security-token"
 )
 
-func newSigV4Endpoint(endpoint, region string) (sigV4Endpoint, error) {
+func newSigV4Endpoint(endpoint, region string) (*sigV4Endpoint, error) {
 	req, err := http.NewRequest(http.MethodPost, endpoint, nil)
 	if err != nil {
-		return sigV4Endpoint{}, err
+		return nil, err
 	}
 	host := sigV4Host(req)
-	return sigV4Endpoint{
+	return &sigV4Endpoint{
 		host:   host,
 		head:   http.MethodPost + "\n" + sigV4CanonicalURI(req.URL) + "\n" + sigV4CanonicalQuery(req.URL.RawQuery) + "\ncontent-length:",
 		middle: "\ncontent-type:" + stsContentType + "\nhost:" + host + "\nx-amz-date:",
@@ -160,7 +160,7 @@ func newSigV4Endpoint(endpoint, region string) (sigV4Endpoint, error) {
 // stsContentType. keys are known to be complete. It assembles the same
 // canonical request in a few concatenations (see hotpath.go);
 // TestSigV4EndpointSignsAsSignSTSRequest holds the two together.
-func signForEndpoint(e sigV4Endpoint, req *http.Request, body []byte, keys AccessKeys, now time.Time) {
+func signForEndpoint(e *sigV4Endpoint, req *http.Request, body []byte, keys *AccessKeys, now time.Time) {
 	amzDate := now.UTC().Format(sigV4TimeFormat)
 	names := sigV4FormNames
 	tokenLine := ""

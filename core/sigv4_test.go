@@ -393,7 +393,7 @@ func TestSigV4EndpointSignsAsSignSTSRequest(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := newRequest()
-			signForEndpoint(e, got, body, keys, suiteTime)
+			signForEndpoint(e, got, body, &keys, suiteTime)
 			if got.Host != want.Host || !reflect.DeepEqual(got.Header, want.Header) {
 				t.Errorf("%s, token %q:\n got Host %q %v\nwant Host %q %v", endpoint, token, got.Host, got.Header, want.Host, want.Header)
 			}

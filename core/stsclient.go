@@ -31,9 +31,13 @@ type STSClient struct {
 	timeout  time.Duration
 	retries  int
 	creds    CredentialSource
-	client   *http.Client
+	// staticKeys and fileKeys are creds when it is one of the core's own
+	// sources, read without an interface call (see hotpath.go).
+	staticKeys *AccessKeys
+	fileKeys   *fileCredentials
+	client     *http.Client
 	// signing holds the endpoint's parts of every canonical request.
-	signing sigV4Endpoint
+	signing *sigV4Endpoint
 
 	// now is the signing clock; tests fix it.
 	now func() time.Time
@@ -75,7 +79,7 @@ func NewSTSClient(cfg STSConfig, creds CredentialSource) (*STSClient, error) {
 	if err != nil {
 		return nil, &ConfigError{Option: "sts_endpoint", Reason: err.Error()}
 	}
-	return &STSClient{
+	c := &STSClient{
 		signing:   signing,
 		endpoint:  endpoint,
 		region:    region,
@@ -85,7 +89,14 @@ func NewSTSClient(cfg STSConfig, creds CredentialSource) (*STSClient, error) {
 		client:    client,
 		now:       time.Now,
 		retryBase: stsRetryBase,
-	}, nil
+	}
+	switch src := creds.(type) {
+	case *staticCredentials:
+		c.staticKeys = &src.keys
+	case *fileCredentials:
+		c.fileKeys = src
+	}
+	return c, nil
 }
 
 // NewSTSHTTPClient builds the one http.Client an STS client needs: TLS
@@ -139,6 +150,12 @@ func NewSTSHTTPClient(cfg STSConfig) (*http.Client, error) {
 
 // AssumeRole calls AssumeRole, signed with the gateway's own keys.
 func (c *STSClient) AssumeRole(ctx context.Context, in AssumeRoleInput) (Credentials, error) {
+	return assumeRole(c, ctx, &in)
+}
+
+// assumeRole is AssumeRole, which the Issuer calls directly (see
+// hotpath.go).
+func assumeRole(c *STSClient, ctx context.Context, in *AssumeRoleInput) (Credentials, error) {
 	if c.creds == nil {
 		return Credentials{}, GatewayCredentialsUnavailable(fmt.Errorf("no access key is configured to sign AssumeRole"))
 	}
@@ -149,6 +166,12 @@ func (c *STSClient) AssumeRole(ctx context.Context, in AssumeRoleInput) (Credent
 // AssumeRoleWithWebIdentity calls AssumeRoleWithWebIdentity, unsigned, with
 // the caller's token.
 func (c *STSClient) AssumeRoleWithWebIdentity(ctx context.Context, in WebIdentityInput) (Credentials, error) {
+	return assumeRoleWithWebIdentity(c, ctx, &in)
+}
+
+// assumeRoleWithWebIdentity is AssumeRoleWithWebIdentity, which the Issuer
+// calls directly (see hotpath.go).
+func assumeRoleWithWebIdentity(c *STSClient, ctx context.Context, in *WebIdentityInput) (Credentials, error) {
 	form := stsForm("AssumeRoleWithWebIdentity", in.RoleARN, in.SessionName, in.Duration, in.Policy) +
 		"&WebIdentityToken=" + url.QueryEscape(in.Token)
 	return stsCall(c, ctx, form, false, []string{in.Token, in.Policy})
@@ -177,31 +200,42 @@ func stsForm(action, roleARN, sessionName string, duration time.Duration, policy
 // hotpath.go).
 func stsCall(c *STSClient, parent context.Context, form string, signed bool, redact []string) (Credentials, error) {
 	ctx, cancel := context.WithTimeout(parent, c.timeout)
-	var keys AccessKeys
+	// keys stay nil for an unsigned call.
+	var keys *AccessKeys
 	if signed {
-		k, err := stsSigningKeys(c, ctx)
-		if err != nil {
-			cancel()
-			return Credentials{}, err
+		keys = c.staticKeys
+		if keys == nil {
+			var err error
+			if keys, err = stsSigningKeys(c, ctx); err != nil {
+				cancel()
+				return Credentials{}, err
+			}
 		}
-		keys = k
 	}
 	body := []byte(form)
-	creds, retry, transport, err := stsAttempt(c, ctx, body, signed, keys, redact)
+	creds, retry, transport, err := stsAttempt(c, ctx, body, keys, redact)
 	if err != nil {
-		creds, err = c.retry(parent, ctx, body, signed, keys, redact, retry, transport, err)
+		creds, err = c.retry(parent, ctx, body, keys, redact, retry, transport, err)
 	}
 	cancel()
 	return creds, err
 }
 
-// stsSigningKeys are the gateway's keys for AssumeRole.
-func stsSigningKeys(c *STSClient, ctx context.Context) (AccessKeys, error) {
-	k, err := c.creds.AccessKeys(ctx)
-	if err != nil || k.AccessKeyID == "" || k.SecretAccessKey == "" {
-		return AccessKeys{}, signingKeysFailed(err)
+// stsSigningKeys are the gateway's keys for AssumeRole, from a source
+// other than inline keys (stsCall takes those as they are: they were
+// checked when the source was built).
+func stsSigningKeys(c *STSClient, ctx context.Context) (*AccessKeys, error) {
+	var k AccessKeys
+	var err error
+	if c.fileKeys != nil {
+		k, err = fileAccessKeys(c.fileKeys, ctx)
+	} else {
+		k, err = c.creds.AccessKeys(ctx)
 	}
-	return k, nil
+	if err != nil || k.AccessKeyID == "" || k.SecretAccessKey == "" {
+		return nil, signingKeysFailed(err)
+	}
+	return &k, nil
 }
 
 // signingKeysFailed is the refusal for keys that could not be read (err)
@@ -218,7 +252,7 @@ func signingKeysFailed(err error) error {
 
 // retry goes on after a failed first attempt (err, with its retry and
 // transport flags), with jittered backoff, while attempts and time remain.
-func (c *STSClient) retry(parent, ctx context.Context, body []byte, signed bool, keys AccessKeys, redact []string, retry, transport bool, err error) (Credentials, error) {
+func (c *STSClient) retry(parent, ctx context.Context, body []byte, keys *AccessKeys, redact []string, retry, transport bool, err error) (Credentials, error) {
 	for attempt := 0; ; attempt++ {
 		if transport && ctx.Err() != nil {
 			return Credentials{}, c.contextError(parent, ctx, err)
@@ -239,25 +273,26 @@ func (c *STSClient) retry(parent, ctx context.Context, body []byte, signed bool,
 		case <-timer.C:
 		}
 		var creds Credentials
-		creds, retry, transport, err = stsAttempt(c, ctx, body, signed, keys, redact)
+		creds, retry, transport, err = stsAttempt(c, ctx, body, keys, redact)
 		if err == nil {
 			return creds, nil
 		}
 	}
 }
 
-// stsAttempt makes one request. retry says whether the failure may be
+// stsAttempt makes one request, signed with keys unless they are nil.
+// retry says whether the failure may be
 // retried, transport whether it happened below HTTP (so that ctx may be its
 // cause). (Named results: each Credentials{} of a return would be one more
 // allocation per call under yaegi.)
-func stsAttempt(c *STSClient, ctx context.Context, body []byte, signed bool, keys AccessKeys, redact []string) (creds Credentials, retry, transport bool, err error) {
+func stsAttempt(c *STSClient, ctx context.Context, body []byte, keys *AccessKeys, redact []string) (creds Credentials, retry, transport bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
 		return creds, false, false, STSBadAnswer(err)
 	}
 	// Canonical keys set directly: what Header.Set does, minus its work.
 	req.Header["Content-Type"] = []string{stsContentType}
-	if signed {
+	if keys != nil {
 		signForEndpoint(c.signing, req, body, keys, c.now())
 	}
 	// Set after signing: the signer leaves User-Agent out anyway.

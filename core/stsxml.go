@@ -97,17 +97,22 @@ func ParseSTSAnswer(status int, body []byte, redact []string) (Credentials, erro
 // (yaegi, under Traefik, allocates every temporary of a function on each
 // call: the walk below would cost its whole frame on every request.)
 func parseSTSSuccess(body []byte) (out Credentials, ok bool) {
-	var doc stsAnswerXML
-	if xml.Unmarshal(body, &doc) != nil {
+	// Pointers throughout: under yaegi each struct-valued expression would
+	// be a copy of its own.
+	doc := new(stsAnswerXML)
+	if xml.Unmarshal(body, doc) != nil {
 		return out, false
 	}
-	c := doc.AssumeRole.Credentials
+	c, other := &doc.AssumeRole.Credentials, &doc.WebIdentity.Credentials
 	if doc.XMLName.Local == "AssumeRoleWithWebIdentityResponse" {
-		c = pickCredentials(doc.WebIdentity.Credentials, c)
+		c, other = other, c
 	} else if doc.XMLName.Local != "AssumeRoleResponse" {
 		return out, false
-	} else if c.AccessKeyID == "" && c.SecretAccessKey == "" && c.SessionToken == "" {
-		c = doc.WebIdentity.Credentials
+	}
+	if c.AccessKeyID == "" && c.SecretAccessKey == "" && c.SessionToken == "" {
+		// As classifySTSAnswer does (pickCredentials): the other action's
+		// result element.
+		c = other
 	}
 	exp, err := time.Parse(time.RFC3339Nano, c.Expiration)
 	if err != nil {
