@@ -165,12 +165,8 @@ func (t keyTLS) client() *http.Client {
 		tlsConfig.InsecureSkipVerify = true // #nosec G402 -- operator's explicit insecure_skip_verify
 	}
 	if len(t.caPEM) > 0 {
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		pool.AppendCertsFromPEM(t.caPEM)
-		tlsConfig.RootCAs = pool
+		// newKeyTLS checked that the bundle holds certificates.
+		tlsConfig.RootCAs, _ = rootsWith(t.caPEM)
 	}
 	return &http.Client{Transport: &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,

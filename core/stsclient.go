@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"math/rand"
 	"net/http"
@@ -119,11 +118,8 @@ func NewSTSHTTPClient(cfg STSConfig) (*http.Client, error) {
 		if err != nil {
 			return nil, &ConfigError{Option: "ca_file", Reason: "cannot read it: " + err.Error()}
 		}
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
+		pool, ok := rootsWith(pem)
+		if !ok {
 			return nil, &ConfigError{Option: "ca_file", Reason: cfg.CAFile + " holds no PEM certificate"}
 		}
 		tlsConfig.RootCAs = pool

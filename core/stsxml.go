@@ -109,11 +109,7 @@ func parseSTSSuccess(body []byte) (out Credentials, ok bool) {
 	} else if doc.XMLName.Local != "AssumeRoleResponse" {
 		return out, false
 	}
-	if c.AccessKeyID == "" && c.SecretAccessKey == "" && c.SessionToken == "" {
-		// As classifySTSAnswer does (pickCredentials): the other action's
-		// result element.
-		c = other
-	}
+	c = pickCredentials(c, other)
 	exp, err := time.Parse(time.RFC3339Nano, c.Expiration)
 	if err != nil {
 		// Another spelling, or none: classifySTSAnswer reads it.
@@ -151,9 +147,9 @@ func classifySTSAnswer(status int, body []byte, redact []string) (Credentials, e
 			return Credentials{}, stsBadAnswer(status, "is not well-formed XML", err)
 		}
 		if start.Name.Local == "AssumeRoleWithWebIdentityResponse" {
-			return stsCredentials(status, pickCredentials(doc.WebIdentity.Credentials, doc.AssumeRole.Credentials))
+			return stsCredentials(status, *pickCredentials(&doc.WebIdentity.Credentials, &doc.AssumeRole.Credentials))
 		}
-		return stsCredentials(status, pickCredentials(doc.AssumeRole.Credentials, doc.WebIdentity.Credentials))
+		return stsCredentials(status, *pickCredentials(&doc.AssumeRole.Credentials, &doc.WebIdentity.Credentials))
 	case "ErrorResponse":
 		var doc stsErrorResponseXML
 		if err := dec.DecodeElement(&doc, &start); err != nil {
@@ -176,7 +172,7 @@ func classifySTSAnswer(status int, body []byte, redact []string) (Credentials, e
 // pickCredentials is the credentials of the result element named after the
 // root, or of the other one when that is absent (an STS that names its
 // result after the other action).
-func pickCredentials(own, other stsCredentialsXML) stsCredentialsXML {
+func pickCredentials(own, other *stsCredentialsXML) *stsCredentialsXML {
 	if own.AccessKeyID == "" && own.SecretAccessKey == "" && own.SessionToken == "" {
 		return other
 	}
