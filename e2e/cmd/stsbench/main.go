@@ -67,7 +67,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.traefikBin, "traefik", os.Getenv("STSGATE_TRAEFIK"), "Traefik (default $STSGATE_TRAEFIK or <repo>/.cache/bin/traefik)")
 	fs.StringVar(&o.minioBin, "minio", os.Getenv("STSGATE_MINIO"), "MinIO (default $STSGATE_MINIO or <repo>/.cache/bin/minio)")
 	fs.StringVar(&o.out, "out", "", "Markdown report to write (default <repo>/BENCHMARKS.md; - for none)")
-	fs.StringVar(&o.pprofDir, "pprof", "", "save the gateways' CPU profiles of every row (and heap profiles after the soak) here")
+	fs.StringVar(&o.pprofDir, "pprof", "", "save the gateways' and the load generator's CPU profiles of every row (and the gateways' heap profiles after the soak) here")
 	fs.StringVar(&o.command, "command", "", "the command line to name in the report (default: stsbench's own)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the working directory (configurations and logs)")
 	fs.StringVar(&o.minioData, "minio-data", defaultMinIOData(), "parent directory of MinIO's throwaway data directory; a tmpfs keeps other work's disk I/O out of the STS rows (empty: the working directory under $TMPDIR)")

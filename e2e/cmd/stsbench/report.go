@@ -212,7 +212,7 @@ func (rep *report) markdown() string {
 	w("- Command: `%s`\n", o.command)
 	w("- Machine: %d × %s (nproc %d), %.1f GiB RAM, Linux %s, %s/%s\n", m.CPUs, m.Model, m.CPUs, float64(m.Memory)/(1<<30), m.Kernel, runtime.GOOS, runtime.GOARCH)
 	w("- Go: %s; %s\n", m.Go, strings.Join(rep.versions, "; "))
-	w("- Load: %d closed-loop workers; %s measured per row, in %d slices that take turns with the other rows of the row's group (each slice after a warm-up; %s before a row's first), after a %s prewarm of every path. RS256 tokens, one identity per worker; no credential cache except in the cache row. The whole run took %s.\n",
+	w("- Load: %d closed-loop workers; %s measured per row, in %d slices that take turns with the other rows of the row's group (each slice after a warm-up; %s before a row's first), after a %s prewarm of every path. RS256 tokens, one identity per worker; no credential cache except in the cache row. The direct rows call with aws-sdk-go-v2; the gateway rows send from a lean keep-alive HTTP/1.1 client (like wrk: one connection per worker, no helper goroutines), so that the load generator takes as little CPU as it can from the processes measured. The whole run took %s.\n",
 		o.concurrency, o.duration, o.rounds, o.warmup, o.prewarm, rep.finished.Sub(rep.started).Round(time.Second))
 	dataDir := "the working directory under $TMPDIR"
 	if o.minioData != "" {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -211,15 +212,31 @@ func run(ctx context.Context, opts options) error {
 	directWI := func(ctx context.Context, w int) error {
 		return direct.assumeRoleWithWebIdentity(ctx, sessionName(w), tokens[w%len(tokens)])
 	}
+	// The measured rows send with rawClient; each row's call keeps its own
+	// connections, closed when the run ends.
+	var closers []func()
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
+	rawCall := func(method, url string, tokens []string, status int) call {
+		do, closeIdle, err := newRawCall(method, url, tokens, status, c)
+		if err != nil {
+			return func(context.Context, int) error { return err }
+		}
+		closers = append(closers, closeIdle)
+		return do
+	}
 	put := func(g *gateway, v string) call {
-		return httpCall(client, http.MethodPut, g.urls[v]+tokenPath, tokens, http.StatusCreated)
+		return rawCall(http.MethodPut, g.urls[v]+tokenPath, tokens, http.StatusCreated)
 	}
 	get := func(g *gateway, v string, withToken bool) call {
 		t := tokens
 		if !withToken {
 			t = nil
 		}
-		return httpCall(client, http.MethodGet, g.urls[v]+healthzPath, t, http.StatusOK)
+		return rawCall(http.MethodGet, g.urls[v]+healthzPath, t, http.StatusOK)
 	}
 	// Rows are measured in groups: a baseline and the rows compared with
 	// it. Within a group the rows take turns in short slices (rounds), so
@@ -414,6 +431,18 @@ func runSlice(ctx context.Context, opts options, r *row, c int, procs []cpuProc,
 			}
 		}()
 	}
+	if opts.pprofDir != "" && window >= 2*time.Second {
+		// The load generator's own profile: it shares the CPUs with what
+		// it measures, so its cost matters too.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			path := filepath.Join(opts.pprofDir, fmt.Sprintf("%s-stsbench-cpu-%d.pprof", r.ID, round+1))
+			if err := profileSelf(ctx, warmup, window-time.Second, path); err != nil {
+				logf("row %s: load generator CPU profile: %v", r.ID, err)
+			}
+		}()
+	}
 	edge := func(open bool) {
 		for _, p := range procs {
 			t, err := cpuTime(p.pid)
@@ -430,6 +459,30 @@ func runSlice(ctx context.Context, opts options, r *row, c int, procs []cpuProc,
 	st := runClosedLoop(ctx, c, warmup, window, r.call, edge)
 	wg.Wait()
 	r.Stats.add(st)
+}
+
+// profileSelf writes stsbench's own CPU profile of length d, after wait,
+// to path.
+func profileSelf(ctx context.Context, wait, d time.Duration, path string) error {
+	select {
+	case <-time.After(wait):
+	case <-ctx.Done():
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+	}
+	pprof.StopCPUProfile()
+	return f.Close()
 }
 
 // saveProfile fetches /debug/pprof/<what> from the gateway into path.
