@@ -5,6 +5,7 @@ package main
 // measured window.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -201,13 +202,22 @@ func httpCall(client *http.Client, method, url string, tokens []string, status i
 			return err
 		}
 		if resp.StatusCode != status {
-			if len(body) > 120 {
-				body = body[:120]
-			}
-			return fmt.Errorf("status %d: %s", resp.StatusCode, strings.TrimSpace(string(body)))
+			return wrongStatus(resp.StatusCode, body)
 		}
 		return nil
 	}
+}
+
+// maxQuotedBody is how much of an unexpected answer's body an error quotes.
+const maxQuotedBody = 120
+
+// wrongStatus is a call's error for an answer of another status than the
+// one wanted: the status and the start of the body.
+func wrongStatus(status int, body []byte) error {
+	if len(body) > maxQuotedBody {
+		body = body[:maxQuotedBody]
+	}
+	return fmt.Errorf("status %d: %s", status, bytes.TrimSpace(body))
 }
 
 // rssSampler reads a process's resident set every interval.

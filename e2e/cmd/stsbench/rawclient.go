@@ -119,7 +119,7 @@ func (c *rawClient) exchange(conn *rawConn, req []byte) (keep bool, err error) {
 	}
 	var body []byte
 	if status != c.status {
-		body = make([]byte, min(length, 120))
+		body = make([]byte, min(length, maxQuotedBody))
 		if _, err := io.ReadFull(conn.r, body); err != nil {
 			return false, err
 		}
@@ -129,7 +129,7 @@ func (c *rawClient) exchange(conn *rawConn, req []byte) (keep bool, err error) {
 		return false, err
 	}
 	if status != c.status {
-		return false, fmt.Errorf("status %d: %s", status, bytes.TrimSpace(body))
+		return false, wrongStatus(status, body)
 	}
 	return keep, nil
 }
