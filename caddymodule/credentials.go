@@ -11,77 +11,53 @@ import (
 	"github.com/stsgate/stsgate/core"
 )
 
-// sourceProvider is an aws.CredentialsProvider over the core's source of
-// the gateway's own keys (access_key/secret_key, inline or files). The SDK
-// asks it on every call and it asks the source every time, with no SDK
-// cache in between, so rotated key files take effect without a reload (the
-// core's file source looks at its files at most once a second).
-type sourceProvider struct {
-	src core.CredentialSource
-}
-
-// Retrieve returns the current keys, or the core's KindGatewayCredentials
-// *Error that classify hands to the core unchanged (503).
-func (p sourceProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
-	keys, err := p.src.AccessKeys(ctx)
-	if err != nil {
-		var coreErr *core.Error
-		if errors.As(err, &coreErr) {
-			return aws.Credentials{}, coreErr
-		}
-		return aws.Credentials{}, core.GatewayCredentialsUnavailable(err)
-	}
-	if keys.AccessKeyID == "" || keys.SecretAccessKey == "" {
-		return aws.Credentials{}, core.GatewayCredentialsUnavailable(errors.New("the credential source gave an empty key"))
-	}
-	return aws.Credentials{
-		AccessKeyID:     keys.AccessKeyID,
-		SecretAccessKey: keys.SecretAccessKey,
-		SessionToken:    keys.SessionToken,
-		Source:          "stsgate",
-	}, nil
-}
-
-// defaultChain is the AWS SDK's default credential chain (environment,
-// shared config and credentials files, web identity, ECS, EC2 instance
-// role), loaded on the first call rather than at Provision so that
-// provisioning stays free of I/O. A failed load is tried again on the next
-// call. Its failures read as the core's KindGatewayCredentials (503).
+// sdkChain is the gateway's own keys, for assume_role without access_key*,
+// from aws-sdk-go-v2's default credential chain: environment, shared config
+// and credentials files (profiles, role_arn/source_profile chains, SSO),
+// the web identity token file of EKS IRSA, ECS/EKS container credentials,
+// then IMDS. It adapts the chain to core.CredentialSource, so that the STS
+// calls themselves go through the core's client like every other build's:
+// the SDK decides whose keys sign AssumeRole, the core makes the call (the
+// split aws-sdk-go-v2's stscreds makes).
 //
-// The chain's own calls (IMDS, SSO, STS for a web identity token file) go
-// through the SDK's own HTTP client, not the STS client's: they must not
-// inherit ca_file or insecure_skip_verify, and the SDK applies AWS_CA_BUNDLE
-// only to its own client. Its idle connections close after 90s.
-type defaultChain struct {
+// The chain is loaded on first use, not at Provision, so provisioning does
+// no I/O; a failed load is tried again on the next request. Its provider
+// sits behind aws.CredentialsCache, which shares one retrieval among
+// concurrent callers and refreshes temporary keys before they expire, so a
+// request reaches the chain's own network calls (IMDS, STS for a token
+// file) only when the cache needs it. Those calls use the SDK's own HTTP
+// client: they must not inherit ca_file or insecure_skip_verify, which are
+// about the STS the gateway calls; the SDK reads AWS_CA_BUNDLE for its own.
+type sdkChain struct {
 	region string
 
-	mu       sync.Mutex
-	provider aws.CredentialsProvider
+	mu    sync.Mutex
+	cache *aws.CredentialsCache
 }
 
-func newDefaultChain(region string) *defaultChain {
-	return &defaultChain{region: region}
+func newSDKChain(region string) *sdkChain {
+	return &sdkChain{region: region}
 }
 
-// Retrieve loads the chain if need be and asks it for credentials; the
-// chain caches them until they near expiry.
-func (d *defaultChain) Retrieve(ctx context.Context) (aws.Credentials, error) {
-	p, err := d.load(ctx)
+// AccessKeys returns the chain's current keys, or a KindGatewayCredentials
+// error (503) when it has none.
+func (d *sdkChain) AccessKeys(ctx context.Context) (core.AccessKeys, error) {
+	cache, err := d.load(ctx)
 	if err != nil {
-		return aws.Credentials{}, core.GatewayCredentialsUnavailable(err)
+		return core.AccessKeys{}, core.GatewayCredentialsUnavailable(err)
 	}
-	creds, err := p.Retrieve(ctx)
+	c, err := cache.Retrieve(ctx)
 	if err != nil {
-		return aws.Credentials{}, core.GatewayCredentialsUnavailable(err)
+		return core.AccessKeys{}, core.GatewayCredentialsUnavailable(err)
 	}
-	return creds, nil
+	return core.AccessKeys{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken}, nil
 }
 
-func (d *defaultChain) load(ctx context.Context) (aws.CredentialsProvider, error) {
+func (d *sdkChain) load(ctx context.Context) (*aws.CredentialsCache, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.provider != nil {
-		return d.provider, nil
+	if d.cache != nil {
+		return d.cache, nil
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(d.region))
 	if err != nil {
@@ -90,12 +66,14 @@ func (d *defaultChain) load(ctx context.Context) (aws.CredentialsProvider, error
 	if cfg.Credentials == nil {
 		return nil, errors.New("the AWS SDK's default credential chain found no credentials")
 	}
-	d.provider = cfg.Credentials
-	return d.provider, nil
+	// LoadDefaultConfig caches already; wrap only what it did not.
+	cache, ok := cfg.Credentials.(*aws.CredentialsCache)
+	if !ok {
+		cache = aws.NewCredentialsCache(cfg.Credentials)
+	}
+	d.cache = cache
+	return cache, nil
 }
 
-// Interface guards
-var (
-	_ aws.CredentialsProvider = sourceProvider{}
-	_ aws.CredentialsProvider = (*defaultChain)(nil)
-)
+// Interface guard
+var _ core.CredentialSource = (*sdkChain)(nil)

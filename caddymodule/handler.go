@@ -1,13 +1,15 @@
 // Package caddymodule is the Caddy build of stsgate: the http.handlers.sts_token
 // middleware serves HPE Cray's STS Token API ({prefix}/token and
-// {prefix}/healthz) with the stsgate core, calling the STS through
-// aws-sdk-go-v2.
+// {prefix}/healthz) with the stsgate core.
 //
 // The module is a thin adapter: it turns its JSON (or Caddyfile) options into
-// a core.Config, Caddy's logger into the core's *slog.Logger, Caddy's
-// Prometheus registry into core.Metrics, and plugs the SDK client into the
-// core's STS seam. Every answer, refusals included, is written by the core,
-// so this build answers byte for byte like every other stsgate build.
+// a core.Config, Caddy's logger into the core's *slog.Logger and Caddy's
+// Prometheus registry into core.Metrics. It calls the STS with the core's
+// own client, as the Traefik plugin does, and adds what only a compiled
+// build can: the gateway's own keys from aws-sdk-go-v2's default credential
+// chain when none are configured (credentials.go). Every answer, refusals
+// included, is written by the core, so this build answers byte for byte like
+// every other stsgate build.
 package caddymodule
 
 import (
@@ -44,8 +46,8 @@ type Handler struct {
 	EndpointURL string `json:"endpoint_url,omitempty"`
 
 	// STSEndpoint is the URL STS calls go to, e.g. a Ceph RGW or MinIO
-	// address. Default: the AWS STS endpoint of Region, as the AWS SDK
-	// resolves it.
+	// address. Default: AWS STS's regional endpoint,
+	// https://sts.{region}.amazonaws.com.
 	STSEndpoint string `json:"sts_endpoint,omitempty"`
 
 	// Region signs the STS calls (SigV4). Ceph RGW ignores it. Default:
@@ -142,7 +144,7 @@ type Handler struct {
 
 	cfg    core.Config
 	issuer *core.Issuer
-	sts    *stsClient
+	sts    *core.STSClient
 	logger *zap.Logger
 }
 
@@ -229,7 +231,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.cfg.Validate(); err != nil {
 		return nil
 	}
-	client, err := newSTSClient(h.cfg, h.STSEndpoint != "")
+	client, err := newSTSClient(h.cfg)
 	if err != nil {
 		return err
 	}
@@ -250,7 +252,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger.Debug("sts_token provisioned",
 		zap.String("prefix", h.cfg.Prefix),
 		zap.String("mode", h.cfg.Mode),
-		zap.String("sts_endpoint", client.endpoint()))
+		zap.String("sts_endpoint", stsEndpoint(h.cfg.STS)))
 	return nil
 }
 
@@ -270,9 +272,37 @@ func (h *Handler) Validate() error {
 // connections. It is safe after a failed or skipped Provision.
 func (h *Handler) Cleanup() error {
 	if h.sts != nil {
-		h.sts.close()
+		h.sts.CloseIdleConnections()
 	}
 	return nil
+}
+
+// stsEndpoint is where the STS calls of cfg go.
+func stsEndpoint(cfg core.STSConfig) string {
+	if cfg.Endpoint != "" {
+		return cfg.Endpoint
+	}
+	return core.DefaultSTSEndpoint(cfg.Region)
+}
+
+// newSTSClient builds the core's STS client for cfg (already validated),
+// signing AssumeRole with the configured keys or, without any, with the AWS
+// SDK's default credential chain.
+func newSTSClient(cfg core.Config) (*core.STSClient, error) {
+	var creds core.CredentialSource
+	switch {
+	case cfg.Mode == core.ModeWebIdentity:
+		// AssumeRoleWithWebIdentity is unsigned: the caller's token is
+		// the credential.
+	case cfg.Credentials.HasKeys():
+		var err error
+		if creds, err = core.NewCredentialSource(cfg.Credentials); err != nil {
+			return nil, err
+		}
+	default:
+		creds = newSDKChain(cfg.STS.Region)
+	}
+	return core.NewSTSClient(cfg.STS, creds)
 }
 
 // ServeHTTP answers the issuer's two routes and passes every other request

@@ -3,7 +3,8 @@ package core
 import "strings"
 
 // Session names appear in the STS audit trail (RoleSessionName), so they name
-// the person. AWS allows [\w+=,.@-]{2,64}.
+// the person. AWS allows [\w+=,.@-]{2,64}; Ceph RGW refuses '+' (its rule is
+// [A-Za-z0-9_=,.@-]+), so names keep only what every backend accepts.
 const (
 	minSessionName      = 2
 	maxSessionName      = 64
@@ -38,8 +39,9 @@ func sessionNameOf(claims Claims, names []string) string {
 	return fallbackSessionName
 }
 
-// sessionNameBytes are the bytes AWS allows in a RoleSessionName.
-const sessionNameBytes = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+=,.@-"
+// sessionNameBytes are the bytes AWS, MinIO and Ceph RGW all allow in a
+// RoleSessionName.
+const sessionNameBytes = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_=,.@-"
 
 func sanitizeSessionName(v string) string {
 	// A name already valid in one library call: the loop below costs a
@@ -72,7 +74,7 @@ func isSessionNameByte(c byte) bool {
 		return true
 	}
 	switch c {
-	case '_', '+', '=', ',', '.', '@', '-':
+	case '_', '=', ',', '.', '@', '-':
 		return true
 	}
 	return false

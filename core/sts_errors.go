@@ -6,9 +6,8 @@ import (
 	"unicode/utf8"
 )
 
-// Every STS client (the standard-library one here, the Caddy build's
-// aws-sdk-go-v2 one) builds its refusals with these constructors, so that
-// both builds answer with byte-for-byte the same problem documents.
+// The STS client builds its refusals with these constructors, so that every
+// build answers with byte-for-byte the same problem documents.
 
 // maxSTSMessage bounds how much of an STS error message reaches the caller.
 const maxSTSMessage = 200
@@ -50,4 +49,25 @@ func STSTimeout(timeout time.Duration, cause error) *Error {
 // GatewayCredentialsUnavailable is the gateway's own keys missing or unreadable.
 func GatewayCredentialsUnavailable(cause error) *Error {
 	return &Error{Kind: KindGatewayCredentials, Detail: "gateway credentials are unavailable", Err: cause}
+}
+
+// roleSessionDefault is the MaxSessionDuration of a role that sets none, on
+// AWS and on Ceph RGW alike.
+const roleSessionDefault = time.Hour
+
+// withDurationHint explains a refusal that gives no reason when a duration
+// over an hour was asked for. Ceph RGW answers a duration over the role's
+// MaxSessionDuration with a bare InvalidArgument and an empty message, so
+// without the hint the operator cannot tell what to change. AWS says why in
+// its message, which is then left as it is.
+func withDurationHint(err error, d time.Duration) error {
+	e, ok := err.(*Error)
+	if !ok || e.Kind != KindSTSRejected || d <= roleSessionDefault ||
+		e.Detail != "STS refused the request: InvalidArgument" {
+		return err
+	}
+	hint := *e
+	hint.Detail += " (no reason given; the likeliest is the duration: " + d.String() +
+		" was asked for, and a role's MaxSessionDuration is 1h unless the role sets more)"
+	return &hint
 }

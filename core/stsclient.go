@@ -145,6 +145,12 @@ func NewSTSHTTPClient(cfg STSConfig) (*http.Client, error) {
 	}, nil
 }
 
+// CloseIdleConnections closes the connections the client keeps for reuse;
+// a host calls it when it lets the client go.
+func (c *STSClient) CloseIdleConnections() {
+	c.client.CloseIdleConnections()
+}
+
 // AssumeRole calls AssumeRole, signed with the gateway's own keys.
 func (c *STSClient) AssumeRole(ctx context.Context, in AssumeRoleInput) (Credentials, error) {
 	return assumeRole(c, ctx, &in)
@@ -157,7 +163,11 @@ func assumeRole(c *STSClient, ctx context.Context, in *AssumeRoleInput) (Credent
 		return Credentials{}, GatewayCredentialsUnavailable(fmt.Errorf("no access key is configured to sign AssumeRole"))
 	}
 	form := stsForm("AssumeRole", in.RoleARN, in.SessionName, in.Duration, in.Policy)
-	return stsCall(c, ctx, form, true, []string{in.Policy})
+	creds, err := stsCall(c, ctx, form, true, []string{in.Policy})
+	if err != nil {
+		return creds, withDurationHint(err, in.Duration)
+	}
+	return creds, nil
 }
 
 // AssumeRoleWithWebIdentity calls AssumeRoleWithWebIdentity, unsigned, with
@@ -171,7 +181,11 @@ func (c *STSClient) AssumeRoleWithWebIdentity(ctx context.Context, in WebIdentit
 func assumeRoleWithWebIdentity(c *STSClient, ctx context.Context, in *WebIdentityInput) (Credentials, error) {
 	form := stsForm("AssumeRoleWithWebIdentity", in.RoleARN, in.SessionName, in.Duration, in.Policy) +
 		"&WebIdentityToken=" + formEscape(in.Token)
-	return stsCall(c, ctx, form, false, []string{in.Token, in.Policy})
+	creds, err := stsCall(c, ctx, form, false, []string{in.Token, in.Policy})
+	if err != nil {
+		return creds, withDurationHint(err, in.Duration)
+	}
+	return creds, nil
 }
 
 // stsForm is the form body shared by both actions. (Concatenated, not

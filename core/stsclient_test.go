@@ -565,3 +565,33 @@ func TestSTSClientBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestDurationHint: RGW's reasonless InvalidArgument for a duration over an
+// hour names the likely cause; anything else is left as it is.
+func TestDurationHint(t *testing.T) {
+	bare := STSRejected("InvalidArgument", "", nil)
+	cases := []struct {
+		name string
+		err  error
+		d    time.Duration
+		hint bool
+	}{
+		{"RGW over an hour", bare, 2 * time.Hour, true},
+		{"RGW at an hour", bare, time.Hour, false},
+		{"a reason given", STSRejected("InvalidArgument", "bad policy", nil), 2 * time.Hour, false},
+		{"another code", STSRejected("AccessDenied", "", nil), 2 * time.Hour, false},
+		{"a timeout", STSTimeout(time.Second, nil), 2 * time.Hour, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := withDurationHint(tc.err, tc.d)
+			has := strings.Contains(got.Error(), "MaxSessionDuration")
+			if has != tc.hint {
+				t.Errorf("withDurationHint(%v, %s) = %v", tc.err, tc.d, got)
+			}
+			if tc.hint && (got.(*Error).Kind != KindSTSRejected || !strings.Contains(got.Error(), "2h0m0s")) {
+				t.Errorf("hint lost the kind or the duration: %v", got)
+			}
+		})
+	}
+}

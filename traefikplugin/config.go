@@ -67,7 +67,7 @@ type Config struct {
 	// Default: "1h".
 	Duration string `json:"duration,omitempty"`
 	// SessionNameClaim lists the claims tried in order for the STS
-	// RoleSessionName (sanitised to [\w+=,.@-], 2 to 64 characters).
+	// RoleSessionName (sanitised to [\w=,.@-], 2 to 64 characters).
 	// Default: ["preferred_username", "sub"].
 	SessionNameClaim []string `json:"sessionNameClaim,omitempty"`
 	// AccessKey is the gateway's own access key ID, which signs AssumeRole.

@@ -40,6 +40,9 @@ type STSCall struct {
 	Policy          string
 	// AccessKeyID is the key named in the SigV4 Authorization header.
 	AccessKeyID string
+	// SecurityToken is the X-Amz-Security-Token header: the signing keys'
+	// session token, when they are temporary.
+	SecurityToken string
 	// HasWebIdentityToken is true when a WebIdentityToken was sent (its value
 	// is not kept).
 	HasWebIdentityToken bool
@@ -94,6 +97,7 @@ func (f *FakeSTS) serve(w http.ResponseWriter, r *http.Request) {
 		DurationSeconds:     r.PostForm.Get("DurationSeconds"),
 		Policy:              r.PostForm.Get("Policy"),
 		AccessKeyID:         credentialKeyID(r.Header.Get("Authorization")),
+		SecurityToken:       r.Header.Get("X-Amz-Security-Token"),
 		HasWebIdentityToken: r.PostForm.Get("WebIdentityToken") != "",
 	}
 	f.mu.Lock()

@@ -12,6 +12,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"math/big"
@@ -41,6 +43,9 @@ type IdP struct {
 	Attacker SigningKey
 	// HMACSecret is an HMAC key for alg-confusion attempts.
 	HMACSecret []byte
+	// rsaCert is a self-signed certificate of RSA's key, published as the
+	// JWK's x5c: Ceph RGW refuses a web identity whose key has none.
+	rsaCert []byte
 }
 
 // NewIdP starts an IdP on 127.0.0.1 with fresh keys.
@@ -61,7 +66,12 @@ func NewIdP() (*IdP, error) {
 	if err != nil {
 		return nil, err
 	}
+	rsaCert, err := selfSigned(rsaKey)
+	if err != nil {
+		return nil, err
+	}
 	p := &IdP{
+		rsaCert:    rsaCert,
 		RSA:        SigningKey{Kid: "rsa-1", Private: rsaKey},
 		EC:         SigningKey{Kid: "ec-1", Private: ecKey},
 		Ed:         SigningKey{Kid: "ed-1", Private: edKey},
@@ -105,7 +115,8 @@ func (p *IdP) JWKS() []byte {
 	ecPub := p.EC.Private.Public().(*ecdsa.PublicKey)
 	edPub := p.Ed.Private.Public().(ed25519.PublicKey)
 	doc := map[string]any{"keys": []map[string]any{
-		{"kty": "RSA", "kid": p.RSA.Kid, "use": "sig", "n": b64(rsaPub.N.Bytes()), "e": b64(big.NewInt(int64(rsaPub.E)).Bytes())},
+		{"kty": "RSA", "kid": p.RSA.Kid, "use": "sig", "n": b64(rsaPub.N.Bytes()), "e": b64(big.NewInt(int64(rsaPub.E)).Bytes()),
+			"x5c": []string{base64.StdEncoding.EncodeToString(p.rsaCert)}},
 		{"kty": "EC", "kid": p.EC.Kid, "use": "sig", "crv": "P-256", "x": b64(pad(ecPub.X.Bytes(), 32)), "y": b64(pad(ecPub.Y.Bytes(), 32))},
 		{"kty": "OKP", "kid": p.Ed.Kid, "use": "sig", "alg": "EdDSA", "crv": "Ed25519", "x": b64(edPub)},
 	}}
@@ -154,6 +165,19 @@ func SignHMAC(alg string, secret []byte, kid string, claims jwt.MapClaims) strin
 		panic("conformance: signing failed: " + err.Error())
 	}
 	return s
+}
+
+// selfSigned is a DER certificate for key, valid for a day.
+func selfSigned(key *rsa.PrivateKey) ([]byte, error) {
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(now.UnixNano()),
+		Subject:      pkix.Name{CommonName: "stsgate conformance IdP"},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+	}
+	return x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
