@@ -36,6 +36,7 @@ var minioScenarios = []minioScenario{
 	{"session_name", minioSessionName},
 	{"rotation", minioRotation},
 	{"cold_concurrent", minioColdConcurrent},
+	{"clients", minioClients},
 }
 
 // TestMinIO starts one MinIO and IdP, then runs every scenario through every

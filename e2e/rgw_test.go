@@ -36,6 +36,7 @@ var rgwScenarios = []rgwScenario{
 	{"session_policy", rgwSessionPolicy},
 	{"sts_errors", rgwSTSErrors},
 	{"web_identity", rgwWebIdentity},
+	{"clients", rgwClients},
 }
 
 // TestRGW starts one RGW and IdP, then runs every scenario through every
