@@ -1,6 +1,7 @@
 # stsgate: the STS Token API inside Caddy and Traefik.
 #   make run    a gateway answering /apis/sts/token on a local demo stack
-#   make test   every test: core (compiled and interpreted), Caddy, Traefik, MinIO
+#   make test   every test: core (compiled and interpreted), Caddy, Traefik,
+#               MinIO, Ceph RGW, Ory Hydra, boto3 and the aws CLI
 #   make bench  side-by-side load run, written to BENCHMARKS.md
 #   make build  bin/caddy with the sts_token module
 
@@ -12,6 +13,7 @@ CACHE := $(ROOT)/.cache/bin
 export STSGATE_CADDY    := $(ROOT)/bin/caddy
 export STSGATE_TRAEFIK  := $(CACHE)/traefik
 export STSGATE_MINIO    := $(CACHE)/minio
+export STSGATE_HYDRA    := $(CACHE)/hydra
 export STSGATE_REQUIRE_BINARIES := 1
 
 # go.work ties the modules together for editors and ad-hoc builds; make
@@ -21,7 +23,7 @@ export GOWORK := off
 
 GO_TEST_FLAGS ?= -count=1
 
-.PHONY: all build run test test-core test-caddy test-e2e bench traefik minio vendor-check fmt-check clean
+.PHONY: all build run test test-core test-caddy test-e2e bench traefik minio hydra deps vendor-check fmt-check clean
 
 all: build
 
@@ -34,10 +36,17 @@ traefik:
 minio:
 	scripts/build-minio.sh
 
+hydra:
+	scripts/build-hydra.sh
+
+# Debian packages the end-to-end tests run: Ceph (RGW), boto3, the aws CLI.
+deps:
+	scripts/install-test-deps.sh
+
 run:
 	scripts/run-demo.sh
 
-test: fmt-check vendor-check test-core build traefik minio test-caddy test-e2e
+test: fmt-check vendor-check deps test-core build traefik minio hydra test-caddy test-e2e
 
 fmt-check:
 	@unformatted=$$(gofmt -l core internal traefikplugin caddymodule e2e scripts 2>/dev/null); \
