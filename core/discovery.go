@@ -15,7 +15,7 @@ import (
 // Keys call GETs {issuer}/.well-known/openid-configuration, requires its
 // issuer to equal the configured one exactly and follows its jwks_uri, which
 // is then served as a RemoteKeySet. A failed discovery is retried by a later
-// call, at most once per RefreshCooldown; concurrent callers share one.
+// call after a short backoff (see refresher); concurrent callers share one.
 // Discovery is not repeated once it succeeded.
 type DiscoveryKeySet struct {
 	issuer    string
@@ -24,34 +24,33 @@ type DiscoveryKeySet struct {
 	opts      RemoteOptions
 	now       func() time.Time
 
-	mu          sync.Mutex
-	remote      *RemoteKeySet // set once discovery succeeded
-	attempted   bool
-	lastAttempt time.Time
-	lastErr     error
-	flight      *keyFlight
-	fetches     uint64
-	failures    uint64
+	mu      sync.Mutex
+	remote  *RemoteKeySet // set once discovery succeeded
+	refresh refresher
 }
 
 // NewDiscoveryKeySet returns a key set for the OIDC issuer. It makes no
 // request.
 func NewDiscoveryKeySet(issuer string, opts RemoteOptions) *DiscoveryKeySet {
 	configURL := strings.TrimRight(issuer, "/") + "/.well-known/openid-configuration"
-	return &DiscoveryKeySet{
+	opts = opts.withDefaults()
+	d := &DiscoveryKeySet{
 		issuer:    issuer,
 		configURL: configURL,
 		display:   redactKeyURL(configURL),
-		opts:      opts.withDefaults(),
+		opts:      opts,
 		now:       time.Now,
+		refresh:   refresher{cooldown: opts.RefreshCooldown},
 	}
+	d.refresh.mu = &d.mu
+	return d
 }
 
 // Stats returns how many discovery and JWKS fetches were started and how many
 // of them failed.
 func (d *DiscoveryKeySet) Stats() (fetches, failures uint64) {
 	d.mu.Lock()
-	fetches, failures = d.fetches, d.failures
+	fetches, failures = d.refresh.stats()
 	remote := d.remote
 	d.mu.Unlock()
 	if remote != nil {
@@ -64,74 +63,39 @@ func (d *DiscoveryKeySet) Stats() (fetches, failures uint64) {
 
 // Keys implements KeySet.
 func (d *DiscoveryKeySet) Keys(ctx context.Context, kid, alg string) ([]any, error) {
-	joined := false
+	d.mu.Lock()
 	for {
-		d.mu.Lock()
 		if remote := d.remote; remote != nil {
 			d.mu.Unlock()
 			return remote.Keys(ctx, kid, alg)
 		}
-		now := d.now()
-		mayFetch := d.flight == nil && (!d.attempted || now.Sub(d.lastAttempt) >= d.opts.RefreshCooldown)
-		if joined || (d.flight == nil && !mayFetch) {
-			err := keysUnavailable(d.lastErr, d.display)
+		ran, err := d.refresh.fetchOrWait(ctx, d.now(), d.fetchFunc())
+		if err != nil {
+			d.mu.Unlock()
+			return nil, keysWaitEnded(ctx, d.display)
+		}
+		if !ran || d.remote == nil {
+			err := keysUnavailable(d.refresh.lastErr, d.display)
 			d.mu.Unlock()
 			return nil, err
 		}
-		if f := d.flight; f != nil {
-			d.mu.Unlock()
-			select {
-			case <-f.done:
-				joined = !f.abandoned
-			case <-ctx.Done():
-				return nil, keysWaitEnded(ctx, d.display)
-			}
-			// After the select, not inside its case: yaegi v0.16.1
-			// (Traefik) ignores a continue written directly in a select
-			// case and runs on past the select.
-			continue
-		}
-
-		f := &keyFlight{done: make(chan struct{})}
-		prevAttempted, prevAttempt := d.attempted, d.lastAttempt
-		d.flight = f
-		d.attempted = true
-		d.lastAttempt = now
-		d.fetches++
-		d.mu.Unlock()
-
-		d.runDiscovery(ctx, f, prevAttempted, prevAttempt)
-		if f.abandoned {
-			return nil, keysWaitEnded(ctx, d.display)
-		}
-		joined = true
 	}
 }
 
-func (d *DiscoveryKeySet) runDiscovery(ctx context.Context, f *keyFlight, prevAttempted bool, prevAttempt time.Time) {
-	jwksURL := ""
-	err := fmt.Errorf("discovery at %s did not complete", d.display)
-	defer func() {
-		d.mu.Lock()
-		switch {
-		case err == nil:
+// fetchFunc is the refresher's fetch: discovery, then a RemoteKeySet for
+// the jwks_uri it names.
+func (d *DiscoveryKeySet) fetchFunc() func(ctx context.Context) (func(), error) {
+	return func(ctx context.Context) (func(), error) {
+		jwksURL, err := d.discover(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return func() {
 			remote := NewRemoteKeySet(jwksURL, d.opts)
 			remote.now = d.now
 			d.remote = remote
-			d.lastErr = nil
-		case ctx.Err() != nil:
-			f.abandoned = true
-			d.attempted, d.lastAttempt = prevAttempted, prevAttempt
-			d.failures++
-		default:
-			d.lastErr = err
-			d.failures++
-		}
-		d.flight = nil
-		close(f.done)
-		d.mu.Unlock()
-	}()
-	jwksURL, err = d.discover(ctx)
+		}, nil
+	}
 }
 
 // discoveryDocument holds the members of an OpenID Provider configuration

@@ -129,7 +129,7 @@ func TestDiscoveryRefusals(t *testing.T) {
 			if p.jwks.Load() != 0 {
 				t.Fatal("JWKS fetched despite the refusal")
 			}
-			// Retried only after the cool-down.
+			// Not retried within the backoff.
 			_, err = d.Keys(context.Background(), "a", "EdDSA")
 			ktKeysUnavailable(t, err)
 			if p.discovery.Load() != 1 {
@@ -158,14 +158,16 @@ func TestDiscoveryRetriedAfterFailure(t *testing.T) {
 	p.mu.Lock()
 	p.status = http.StatusOK
 	p.mu.Unlock()
-	clk.Advance(30 * time.Second)
+	// A gateway that started before its IdP: retried after a 1s backoff,
+	// not a whole cool-down later.
+	clk.Advance(500 * time.Millisecond)
 	if _, err = d.Keys(context.Background(), "a", "EdDSA"); err == nil || p.discovery.Load() != 1 {
-		t.Fatalf("retried within cooldown: %v", err)
+		t.Fatalf("retried within the backoff: %v", err)
 	}
-	clk.Advance(30 * time.Second)
+	clk.Advance(500 * time.Millisecond)
 	got, err := d.Keys(context.Background(), "a", "EdDSA")
 	if err != nil || len(got) != 1 || !pubs["a"].Equal(got[0]) {
-		t.Fatalf("after cooldown: %v, %v", got, err)
+		t.Fatalf("after the backoff: %v, %v", got, err)
 	}
 	if p.discovery.Load() != 2 || p.jwks.Load() != 1 {
 		t.Fatalf("%d discovery, %d JWKS requests", p.discovery.Load(), p.jwks.Load())
@@ -196,7 +198,7 @@ func TestDiscoveryContextCancel(t *testing.T) {
 	cancel()
 	ktKeysUnavailable(t, <-done)
 	d.mu.Lock()
-	attempted := d.attempted
+	attempted := d.refresh.attempted
 	d.mu.Unlock()
 	if attempted {
 		t.Fatal("an abandoned discovery counted against the cool-down")

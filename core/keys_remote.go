@@ -57,146 +57,95 @@ func (o RemoteOptions) withDefaults() RemoteOptions {
 // RemoteKeySet serves the keys of a JWKS URL, modelled on go-oidc's
 // RemoteKeySet and aws-sdk-go-v2's CredentialsCache. Nothing is fetched until
 // the first Keys call. The keys are cached; an unknown kid (or no key that
-// fits the alg), or keys older than MaxAge, cause a refetch, at most one per
-// RefreshCooldown. Concurrent callers share one fetch, run on the goroutine
-// of the caller that started it (the set starts no goroutine), and every
-// caller gives up when its own ctx ends. A failed fetch keeps the old keys.
+// fits the alg), or keys older than MaxAge, cause a refetch, paced and shared
+// among concurrent callers by a refresher (flight.go). A failed fetch keeps
+// the old keys.
 type RemoteKeySet struct {
 	url     string
 	display string // url without its password, for errors
 	opts    RemoteOptions
 	now     func() time.Time
 
-	mu          sync.Mutex
-	keys        []JWK
-	have        bool      // keys were fetched at least once
-	fetchedAt   time.Time // of the last good fetch
-	attempted   bool
-	lastAttempt time.Time // start of the last fetch
-	lastErr     error
-	flight      *keyFlight // the fetch under way, if any
-	waiting     int        // callers waiting for flight (tests watch it)
-	fetches     uint64
-	failures    uint64
-}
-
-// keyFlight is one fetch under way. done is closed when it ends; abandoned
-// (written before the close) says it ended only because the ctx of the
-// caller running it did, so a waiter should try again rather than take the
-// outcome.
-type keyFlight struct {
-	done      chan struct{}
-	abandoned bool
+	mu        sync.Mutex
+	keys      []JWK
+	have      bool      // keys were fetched at least once
+	fetchedAt time.Time // of the last good fetch
+	refresh   refresher
 }
 
 // NewRemoteKeySet returns a key set for the JWKS at jwksURL. It makes no
 // request.
 func NewRemoteKeySet(jwksURL string, opts RemoteOptions) *RemoteKeySet {
-	return &RemoteKeySet{
+	opts = opts.withDefaults()
+	s := &RemoteKeySet{
 		url:     jwksURL,
 		display: redactKeyURL(jwksURL),
-		opts:    opts.withDefaults(),
+		opts:    opts,
 		now:     time.Now,
+		refresh: refresher{cooldown: opts.RefreshCooldown},
 	}
+	s.refresh.mu = &s.mu
+	return s
 }
 
 // Stats returns how many fetches were started and how many of them failed.
 func (s *RemoteKeySet) Stats() (fetches, failures uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.fetches, s.failures
+	return s.refresh.stats()
 }
 
 // Keys implements KeySet.
 func (s *RemoteKeySet) Keys(ctx context.Context, kid, alg string) ([]any, error) {
-	// joined: this caller saw a fetch end (its own or one it waited for) and
-	// takes what is there now instead of fetching again.
-	joined := false
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// ran: a fetch ended while this caller was waiting for one; it takes
+	// what is there now instead of fetching again.
+	ran := false
 	for {
-		s.mu.Lock()
 		now := s.now()
-		mayFetch := s.flight == nil && (!s.attempted || now.Sub(s.lastAttempt) >= s.opts.RefreshCooldown)
 		if s.have {
 			got := selectKeys(s.keys, kid, alg)
-			fresh := now.Sub(s.fetchedAt) < s.opts.MaxAge
 			// Matching keys are served at once unless they are stale and
-			// this caller may refresh them; stale keys are still served
-			// while another caller refreshes.
-			if len(got) > 0 && (joined || fresh || !mayFetch) {
-				s.mu.Unlock()
+			// may be refreshed now; stale keys are still served while
+			// another caller refreshes them.
+			if len(got) > 0 && (ran || now.Sub(s.fetchedAt) < s.opts.MaxAge || !s.refresh.mayStart(now)) {
 				return got, nil
 			}
-			if len(got) == 0 && (joined || (s.flight == nil && !mayFetch)) {
-				s.mu.Unlock()
+			if len(got) == 0 && ran {
 				return got, nil
 			}
-		} else if joined || (s.flight == nil && !mayFetch) {
-			err := keysUnavailable(s.lastErr, s.display)
-			s.mu.Unlock()
-			return nil, err
+		} else if ran {
+			return nil, keysUnavailable(s.refresh.lastErr, s.display)
 		}
-
-		if f := s.flight; f != nil {
-			s.waiting++
-			s.mu.Unlock()
-			gaveUp := false
-			select {
-			case <-f.done:
-				joined = !f.abandoned
-			case <-ctx.Done():
-				gaveUp = true
-			}
-			s.mu.Lock()
-			s.waiting--
-			s.mu.Unlock()
-			if gaveUp {
-				return nil, keysWaitEnded(ctx, s.display)
-			}
-			continue
-		}
-
-		f := &keyFlight{done: make(chan struct{})}
-		prevAttempted, prevAttempt := s.attempted, s.lastAttempt
-		s.flight = f
-		s.attempted = true
-		s.lastAttempt = now
-		s.fetches++
-		s.mu.Unlock()
-
-		s.runFetch(ctx, f, prevAttempted, prevAttempt)
-		if f.abandoned {
+		var err error
+		ran, err = s.refresh.fetchOrWait(ctx, now, s.fetchFunc())
+		if err != nil {
 			return nil, keysWaitEnded(ctx, s.display)
 		}
-		joined = true
+		if !ran {
+			// None under way and none may start yet: what there is.
+			if s.have {
+				return selectKeys(s.keys, kid, alg), nil
+			}
+			return nil, keysUnavailable(s.refresh.lastErr, s.display)
+		}
 	}
 }
 
-// runFetch fetches the keys for flight f and records the outcome. A fetch
-// cut short by the caller's own ctx does not count against the cool-down.
-func (s *RemoteKeySet) runFetch(ctx context.Context, f *keyFlight, prevAttempted bool, prevAttempt time.Time) {
-	keys := []JWK(nil)
-	err := fmt.Errorf("fetching JWKS from %s did not complete", s.display)
-	defer func() {
-		s.mu.Lock()
-		switch {
-		case err == nil:
+// fetchFunc is the refresher's fetch: the keys, stored on success.
+func (s *RemoteKeySet) fetchFunc() func(ctx context.Context) (func(), error) {
+	return func(ctx context.Context) (func(), error) {
+		keys, err := s.fetch(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return func() {
 			s.keys = keys
 			s.have = true
 			s.fetchedAt = s.now()
-			s.lastErr = nil
-		case ctx.Err() != nil:
-			f.abandoned = true
-			s.attempted, s.lastAttempt = prevAttempted, prevAttempt
-			s.failures++
-		default:
-			s.lastErr = err
-			s.failures++
-		}
-		s.flight = nil
-		close(f.done)
-		s.mu.Unlock()
-	}()
-	keys, err = s.fetch(ctx)
+		}, nil
+	}
 }
 
 func (s *RemoteKeySet) fetch(ctx context.Context) ([]JWK, error) {

@@ -120,7 +120,7 @@ func ktWaitFor(t testing.TB, what string, cond func() bool) {
 func (s *RemoteKeySet) waiters() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.waiting
+	return s.refresh.waiting
 }
 
 func ktKeysUnavailable(t testing.TB, err error) *Error {
@@ -379,19 +379,30 @@ func TestRemoteKeySetNeverFetched(t *testing.T) {
 			if e.Err == nil || !strings.Contains(e.Err.Error(), tc.cause) || !strings.Contains(e.Err.Error(), s.srv.URL+"/jwks") {
 				t.Fatalf("cause %v, want it to hold %q and the URL", e.Err, tc.cause)
 			}
-			// Within the cool-down: refused again without a request.
-			clk.Advance(59 * time.Second)
-			_, err = ks.Keys(context.Background(), "a", "ES256")
-			ktKeysUnavailable(t, err)
-			if s.count() != 1 {
-				t.Fatalf("%d requests within cooldown, want 1", s.count())
+			// A failure is not a refresh: retried after 1s, then 2s, 4s...
+			// (at most the cool-down), not a whole cool-down later.
+			for _, step := range []struct {
+				advance  time.Duration
+				requests int
+			}{
+				{999 * time.Millisecond, 1}, // within the first backoff
+				{time.Millisecond, 2},       // 1s: retried, fails again
+				{1999 * time.Millisecond, 2},
+				{time.Millisecond, 3}, // 2s later: retried
+			} {
+				clk.Advance(step.advance)
+				_, err = ks.Keys(context.Background(), "a", "ES256")
+				ktKeysUnavailable(t, err)
+				if s.count() != step.requests {
+					t.Fatalf("after %s more: %d requests, want %d", step.advance, s.count(), step.requests)
+				}
 			}
-			// After it, a recovered endpoint is used.
+			// A recovered endpoint is used at the next retry, 4s later.
 			s.set(http.StatusOK, ktJWKS(t, ktECJWK("a", &p256.PublicKey)))
-			clk.Advance(time.Second)
+			clk.Advance(4 * time.Second)
 			got, err := ks.Keys(context.Background(), "a", "ES256")
-			if err != nil || len(got) != 1 || s.count() != 2 {
-				t.Fatalf("after cooldown: %v, %v, %d requests", got, err, s.count())
+			if err != nil || len(got) != 1 || s.count() != 4 {
+				t.Fatalf("after the backoff: %v, %v, %d requests", got, err, s.count())
 			}
 		})
 	}

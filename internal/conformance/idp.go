@@ -50,6 +50,12 @@ type IdP struct {
 
 // NewIdP starts an IdP on 127.0.0.1 with fresh keys.
 func NewIdP() (*IdP, error) {
+	return NewIdPAt("127.0.0.1:0")
+}
+
+// NewIdPAt starts an IdP with fresh keys listening on addr (a test that
+// starts its gateway before its IdP picks the address first).
+func NewIdPAt(addr string) (*IdP, error) {
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return nil, err
@@ -95,7 +101,7 @@ func NewIdP() (*IdP, error) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(p.JWKS())
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
