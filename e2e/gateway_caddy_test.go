@@ -28,6 +28,13 @@ import (
 // startCaddyGateway runs bin/caddy with cfg and waits until it serves.
 func startCaddyGateway(t *testing.T, cfg core.Config) string {
 	t.Helper()
+	return startCaddyGatewayEnv(t, cfg, nil)
+}
+
+// startCaddyGatewayEnv is startCaddyGateway with extra environment
+// variables (NAME=value) for Caddy.
+func startCaddyGatewayEnv(t *testing.T, cfg core.Config, extraEnv []string) string {
+	t.Helper()
 	bin := testproc.Binary(t, "STSGATE_CADDY", "../bin/caddy")
 	dir := t.TempDir()
 	addr := testproc.LoopbackAddr(t)
@@ -42,6 +49,7 @@ func startCaddyGateway(t *testing.T, cfg core.Config) string {
 		"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
 		"XDG_DATA_HOME=" + filepath.Join(dir, "data"), "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
 	}
+	cmd.Env = append(cmd.Env, extraEnv...)
 	out := &testproc.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	start := time.Now()

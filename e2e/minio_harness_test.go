@@ -321,9 +321,10 @@ func getObject(ctx context.Context, c *s3.Client, bucket, key string) (string, e
 // stsRecorder is a reverse proxy in front of MinIO's STS that keeps the form
 // of every request it forwards.
 type stsRecorder struct {
-	URL   string
-	mu    sync.Mutex
-	forms []url.Values
+	URL     string
+	mu      sync.Mutex
+	forms   []url.Values
+	headers []http.Header
 }
 
 func newSTSRecorder(t testing.TB, target string) *stsRecorder {
@@ -345,6 +346,7 @@ func newSTSRecorder(t testing.TB, target string) *stsRecorder {
 		form, _ := url.ParseQuery(string(body))
 		rec.mu.Lock()
 		rec.forms = append(rec.forms, form)
+		rec.headers = append(rec.headers, r.Header.Clone())
 		rec.mu.Unlock()
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		proxy.ServeHTTP(w, r)
@@ -352,6 +354,14 @@ func newSTSRecorder(t testing.TB, target string) *stsRecorder {
 	t.Cleanup(srv.Close)
 	rec.URL = srv.URL
 	return rec
+}
+
+// Headers returns the request headers recorded so far, in the order of
+// Forms.
+func (r *stsRecorder) Headers() []http.Header {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]http.Header(nil), r.headers...)
 }
 
 // Forms returns what was recorded so far.
