@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -113,4 +114,48 @@ func (h *Handler) coreConfig(repl replacer) core.Config {
 		c.JWT.Algorithms = nil
 	}
 	return c
+}
+
+// configError is what is wrong with the configuration: a secret whose
+// placeholder resolved to nothing, else what core.Config.Validate finds.
+func (h *Handler) configError() error {
+	if err := h.emptySecret(); err != nil {
+		return err
+	}
+	return h.cfg.Validate()
+}
+
+// emptySecret refuses a secret option that was set but is empty once its
+// placeholders are resolved ({env.STS_ACCESS_KEY} with the variable unset):
+// left alone, an empty access_key would quietly fall back to the AWS SDK's
+// default chain, and an empty hmac_secret would turn HS* tokens off. The
+// error quotes the option as written (a placeholder, never the secret).
+func (h *Handler) emptySecret() error {
+	secrets := []struct{ option, raw, resolved string }{
+		{"access_key", h.AccessKey, h.cfg.Credentials.AccessKey},
+		{"secret_key", h.SecretKey, h.cfg.Credentials.SecretKey},
+	}
+	if h.JWT != nil {
+		secrets = append(secrets, struct{ option, raw, resolved string }{"jwt.hmac_secret", h.JWT.HMACSecret, h.cfg.JWT.HMACSecret})
+	}
+	for _, s := range secrets {
+		if s.raw == "" || strings.TrimSpace(s.resolved) != "" {
+			continue
+		}
+		reason := "is empty"
+		if name, ok := envPlaceholder(s.raw); ok {
+			reason = fmt.Sprintf("%s is empty: the environment variable %s is not set or empty", s.raw, name)
+		}
+		return &core.ConfigError{Option: s.option, Reason: reason}
+	}
+	return nil
+}
+
+// envPlaceholder returns NAME when v is exactly {env.NAME}.
+func envPlaceholder(v string) (string, bool) {
+	v = strings.TrimSpace(v)
+	if strings.HasPrefix(v, "{env.") && strings.HasSuffix(v, "}") && !strings.ContainsAny(v[5:len(v)-1], "{}") {
+		return v[5 : len(v)-1], true
+	}
+	return "", false
 }

@@ -212,11 +212,9 @@ func TestCaddyListModules(t *testing.T) {
 	}
 }
 
-// exampleEnv is the environment Caddyfile.example needs.
+// exampleEnv is the environment Caddyfile.example needs beyond its
+// example values: the two secrets.
 var exampleEnv = map[string]string{
-	"MINIO_URL":      "http://127.0.0.1:9000",
-	"OIDC_ISSUER":    "http://127.0.0.1:8180/realms/shasta",
-	"OIDC_JWKS_FILE": "/nonexistent/jwks.json",
 	"STS_ACCESS_KEY": "stsgate",
 	"STS_SECRET_KEY": "stsgate-secret",
 }
@@ -236,6 +234,18 @@ func TestCaddyValidateExample(t *testing.T) {
 	out, err := validate(t, bin, exampleEnv, "--config", filepath.Join("..", "Caddyfile.example"), "--adapter", "caddyfile")
 	if err != nil || !strings.Contains(out, "Valid configuration") {
 		t.Fatalf("caddy validate Caddyfile.example: %v\n%s", err, out)
+	}
+}
+
+// TestCaddyValidateNamesUnsetSecret: a secret placeholder whose variable
+// is unset is an error that names the option and the variable, not a quiet
+// fall-back to the AWS SDK's default chain.
+func TestCaddyValidateNamesUnsetSecret(t *testing.T) {
+	bin := caddyBinary(t)
+	env := map[string]string{"STS_SECRET_KEY": "stsgate-secret"}
+	out, err := validate(t, bin, env, "--config", filepath.Join("..", "Caddyfile.example"), "--adapter", "caddyfile")
+	if err == nil || !strings.Contains(out, "access_key: {env.STS_ACCESS_KEY} is empty: the environment variable STS_ACCESS_KEY is not set or empty") {
+		t.Fatalf("caddy validate with STS_ACCESS_KEY unset: %v\n%s", err, out)
 	}
 }
 

@@ -228,7 +228,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
 	h.cfg = h.coreConfig(caddy.NewReplacer())
-	if err := h.cfg.Validate(); err != nil {
+	if err := h.configError(); err != nil {
 		return nil
 	}
 	client, err := newSTSClient(h.cfg)
@@ -259,7 +259,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 // Validate checks the configuration; its error names the offending option
 // in its Caddyfile (snake_case) spelling.
 func (h *Handler) Validate() error {
-	if err := h.cfg.Validate(); err != nil {
+	if err := h.configError(); err != nil {
 		return err
 	}
 	if h.issuer == nil {

@@ -1,20 +1,33 @@
 #!/usr/bin/env bash
 # make run: a gateway answering PUT /apis/sts/token on a local demo stack.
 #
-# Builds bin/caddy (with the sts_token module), the dev tool
-# .cache/bin/stsdev and the pinned MinIO; starts MinIO on free 127.0.0.1
-# ports with a throwaway data dir under .cache/demo/ and a demo user (the
-# gateway's own keys); makes a signing key and JWKS with stsdev; starts
-# `bin/caddy run --config Caddyfile.example --adapter caddyfile` with the
-# environment Caddyfile.example reads; waits until it is healthy and prints
-# ready-to-paste commands. Ctrl-C stops everything it started.
+# Builds bin/caddy (with the sts_token module) and the dev tool
+# .cache/bin/stsdev; starts the STS and S3 backend on 127.0.0.1 with the
+# gateway's own keys: the pinned MinIO (STS=minio, the default) or a
+# single-node Ceph RGW (STS=rgw, scripts/start-rgw.sh, the backend of HPE
+# Cray EX); makes a signing key and JWKS with stsdev; starts
+# `bin/caddy run --config Caddyfile.example --adapter caddyfile` on
+# 127.0.0.1 with the environment Caddyfile.example reads; waits until it is
+# healthy and prints ready-to-paste commands. Ctrl-C stops everything it
+# started and exits 0.
 #
 #   scripts/run-demo.sh            run until Ctrl-C
 #   scripts/run-demo.sh --check    run the printed commands once, then stop
 #
-# STSGATE_DEMO_PORT picks the gateway's port (default: 8080 when free);
-# STSGATE_DEMO_CADDYFILE another Caddyfile (default: Caddyfile.example).
+# STS=minio|rgw picks the backend; STSGATE_DEMO_PORT the gateway's port
+# (default: 8080 when free); STSGATE_DEMO_CADDYFILE another Caddyfile
+# (default: Caddyfile.example).
 set -euo pipefail
+
+# On a terminal, Ctrl-C reaches every process of the foreground group: make
+# too, which then reports the demo as interrupted (status 130) however
+# cleanly it stopped. So the demo runs as a foreground job of its own (job
+# control on), and only it gets Ctrl-C.
+if [[ -t 0 && -z "${STSGATE_DEMO_JOB:-}" ]]; then
+  set -m
+  STSGATE_DEMO_JOB=1 bash "$0" "$@"
+  exit $?
+fi
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -26,20 +39,29 @@ bindir=$root/.cache/bin
 stsdev=$bindir/stsdev
 mkdir -p "$demo" "$bindir"
 
+sts=${STS:-minio}
+case "$sts" in
+  minio|rgw) ;;
+  *) echo "demo: STS=$sts: pick minio or rgw" >&2; exit 2 ;;
+esac
+
 pids=()
+stopped=0
 cleanup() {
   local status=$?
   trap - INT TERM EXIT
+  ((stopped)) && status=0
   if ((${#pids[@]})); then
-    echo
-    echo "demo: stopping (${pids[*]})"
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   fi
   rm -rf "$demo/minio-data"
+  ((stopped)) && echo "demo: stopped; goodbye"
   exit "$status"
 }
-trap cleanup INT TERM EXIT
+# Ctrl-C is how the demo is meant to end: a clean stop, exit status 0.
+trap 'stopped=1; echo; cleanup' INT TERM
+trap cleanup EXIT
 
 step() { printf '\033[1m== %s\033[0m\n' "$*"; }
 
@@ -72,31 +94,58 @@ wait_http() {
   done
 }
 
-step "building bin/caddy, stsdev and MinIO (the first run takes minutes)"
+step "building bin/caddy and stsdev (the first run compiles Caddy: minutes, then seconds)"
 (cd caddymodule && go build -o ../bin/caddy ./cmd/caddy)
 (cd e2e && go build -o "$stsdev" ./cmd/stsdev)
-scripts/build-minio.sh
 
-step "starting MinIO"
-minio_port=$(free_port)
-console_port=$(free_port)
-minio_url=http://127.0.0.1:$minio_port
-export MINIO_ROOT_USER=stsgate-demo-root
-export MINIO_ROOT_PASSWORD=stsgate-demo-root-password
-rm -rf "$demo/minio-data"
-mkdir -p "$demo/minio-data" "$demo/minio-certs"
-MINIO_BROWSER=off MINIO_UPDATE=off "$bindir/minio" server "$demo/minio-data" \
-  --address "127.0.0.1:$minio_port" --console-address "127.0.0.1:$console_port" \
-  --certs-dir "$demo/minio-certs" --quiet >"$demo/minio.log" 2>&1 &
-pids+=($!)
-wait_http "$minio_url/minio/health/live" 60
+if [[ "$sts" == minio ]]; then
+  step "building MinIO (the first run: minutes, then instant)"
+  scripts/build-minio.sh
+  step "starting MinIO"
+  minio_port=$(free_port)
+  console_port=$(free_port)
+  s3_url=http://127.0.0.1:$minio_port
+  export MINIO_ROOT_USER=stsgate-demo-root
+  export MINIO_ROOT_PASSWORD=stsgate-demo-root-password
+  rm -rf "$demo/minio-data"
+  mkdir -p "$demo/minio-data" "$demo/minio-certs"
+  MINIO_BROWSER=off MINIO_UPDATE=off "$bindir/minio" server "$demo/minio-data" \
+    --address "127.0.0.1:$minio_port" --console-address "127.0.0.1:$console_port" \
+    --certs-dir "$demo/minio-certs" --quiet >"$demo/minio.log" 2>&1 &
+  pids+=($!)
+  wait_http "$s3_url/minio/health/live" 60
 
-# The gateway's own keys: a MinIO user with the readwrite policy. The
-# temporary credentials it hands out can do what this user can, narrowed
-# by the session policy when one is configured.
-gateway_user=stsgate-demo-gateway
-gateway_secret=stsgate-demo-gateway-secret
-"$stsdev" minio-setup -endpoint "$minio_url" -user "$gateway_user" -secret "$gateway_secret" -policy readwrite
+  # The gateway's own keys: a MinIO user with the readwrite policy. The
+  # temporary credentials it hands out can do what this user can, narrowed
+  # by the session policy when one is configured.
+  gateway_user=stsgate-demo-gateway
+  gateway_secret=stsgate-demo-gateway-secret
+  "$stsdev" minio-setup -endpoint "$s3_url" -user "$gateway_user" -secret "$gateway_secret" -policy readwrite
+  role_arn=arn:minio:iam:::role/stsgate-demo # MinIO ignores it
+  backend="MinIO (S3 and STS; root user $MINIO_ROOT_USER)"
+else
+  scripts/install-test-deps.sh
+  step "starting Ceph RGW (a single-node cluster on 127.0.0.1, about 5 s)"
+  rm -f "$demo/rgw/env"
+  scripts/start-rgw.sh "$demo/rgw" >"$demo/rgw.log" 2>&1 &
+  pids+=($!)
+  deadline=$((SECONDS + 150))
+  until [[ -f "$demo/rgw/env" ]]; do
+    if ((SECONDS > deadline)) || ! kill -0 "${pids[-1]}" 2>/dev/null; then
+      echo "demo: RGW did not start; see $demo/rgw.log" >&2
+      tail -n 20 "$demo/rgw.log" >&2
+      exit 1
+    fi
+    sleep 0.2
+  done
+  # shellcheck disable=SC1091
+  source "$demo/rgw/env"
+  s3_url=$RGW_URL
+  gateway_user=$RGW_ACCESS_KEY
+  gateway_secret=$RGW_SECRET_KEY
+  role_arn=$RGW_ROLE_ARN
+  backend="Ceph RGW (S3 and STS; role $RGW_ROLE_ARN)"
+fi
 
 step "signing key and JWKS"
 "$stsdev" keys -dir "$demo/keys"
@@ -106,12 +155,13 @@ issuer=http://stsgate.demo
 audience=stsgate-demo
 gateway_port=$(free_port "${STSGATE_DEMO_PORT:-8080}")
 gateway_url=http://127.0.0.1:$gateway_port
-export STSGATE_LISTEN=127.0.0.1:$gateway_port
+export STSGATE_BIND=127.0.0.1
+export STSGATE_PORT=$gateway_port
 export STSGATE_ADMIN=127.0.0.1:$(free_port)
-export MINIO_URL=$minio_url
-export STS_ENDPOINT=$minio_url
+export S3_URL=$s3_url
+export STS_ENDPOINT=$s3_url
 export STS_REGION=us-east-1
-export STS_ROLE_ARN=arn:minio:iam:::role/stsgate-demo # MinIO ignores it
+export STS_ROLE_ARN=$role_arn
 export STS_ACCESS_KEY=$gateway_user
 export STS_SECRET_KEY=$gateway_secret
 export OIDC_ISSUER=$issuer
@@ -141,23 +191,27 @@ cat <<EOF
 
 stsgate demo is up (logs in .cache/demo/*.log)
 
-  gateway   $gateway_url   (Caddy with $caddyfile)
+  gateway   $gateway_url   (Caddy with $caddyfile, on 127.0.0.1 only)
   token     PUT $gateway_url/apis/sts/token
-  MinIO     $minio_url   (S3 and STS; root user $MINIO_ROOT_USER)
+  backend   $s3_url   $backend
 
 Get temporary S3 credentials for "jane" (the bearer token is valid for 1h):
 
 $get_creds
 
-Use them against MinIO (the bucket is created if needed):
+Use them (the bucket is created if needed):
 
 $use_creds
 
-(or in one go: curl ... | $stsdev s3 -creds - put demo/hello.txt)
-A token for someone else:
-  $stsdev token -dir $demo/keys -sub bob -aud $audience -iss $issuer
+Or both in one go:
 
-Ctrl-C stops Caddy and MinIO.
+$put_cmd | $stsdev s3 -creds - put demo/hello.txt
+
+A token for someone else:
+
+$stsdev token -dir $demo/keys -sub bob -aud $audience -iss $issuer
+
+Ctrl-C stops everything.
 EOF
 
 if ((check)); then
