@@ -287,7 +287,7 @@ func TestCaddyValidateNamesRoleARN(t *testing.T) {
 	}
 }
 
-// TestCaddyConformance runs CONTRACT.md's table against the built Caddy,
+// TestCaddyConformance runs the conformance table (docs/api.md) against the built Caddy,
 // every conformance mount configured through the Caddyfile (secrets as
 // {env.X} placeholders), and checks that Caddy's log holds the audit lines
 // but no token or secret.

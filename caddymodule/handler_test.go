@@ -61,7 +61,7 @@ func chain(handlers []*Handler) http.Handler {
 	})
 }
 
-// TestConformanceInProcess runs CONTRACT.md's table through the module's
+// TestConformanceInProcess runs the conformance table (docs/api.md) through the module's
 // handlers, configured from the Caddyfile and provisioned in a Caddy
 // context, without the binary. TestCaddyConformance runs the same table
 // against the built Caddy.

@@ -10,7 +10,7 @@ import (
 	"github.com/stsgate/stsgate/internal/testproc"
 )
 
-// TestConformance runs CONTRACT.md's table against the core alone; the Caddy
+// TestConformance runs the conformance table (docs/api.md) against the core alone; the Caddy
 // and Traefik builds run the very same table against their binaries.
 func TestConformance(t *testing.T) {
 	env, err := conformance.NewEnv()

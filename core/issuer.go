@@ -30,7 +30,7 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Issuer answers {prefix}/token and {prefix}/healthz as CONTRACT.md pins
+// Issuer answers {prefix}/token and {prefix}/healthz as docs/api.md pins
 // them down. It starts no goroutines, so it needs no Close.
 type Issuer struct {
 	// cfg is a pointer so that reading one field under yaegi does not copy

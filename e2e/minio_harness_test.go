@@ -216,7 +216,7 @@ func (e *minioEnv) token(sub string, extra map[string]any) string {
 	return conformance.Sign("RS256", e.IdP.RSA, claims, nil)
 }
 
-// tokenDocument is the Token document of CONTRACT.md, with an S3 client.
+// tokenDocument is the Token document of docs/api.md, with an S3 client.
 type tokenDocument conformance.TokenDocument
 
 // S3 returns an S3 client using the document's credentials and endpoint.

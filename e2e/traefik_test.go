@@ -253,7 +253,7 @@ func startBackend(t testing.TB, h http.Handler) string {
 	return srv.URL
 }
 
-// TestTraefikConformance runs CONTRACT.md's table against the plugin in a
+// TestTraefikConformance runs the conformance table (docs/api.md) against the plugin in a
 // real Traefik: the same statuses, headers and bodies as the core.
 func TestTraefikConformance(t *testing.T) {
 	testproc.Binary(t, "STSGATE_TRAEFIK", "../.cache/bin/traefik")

@@ -3,7 +3,7 @@ package e2e
 // The conformance table, interpreted: the core is loaded by yaegi v0.16.1
 // (the interpreter Traefik v3.7 runs plugins with) from a GOPATH-style tree,
 // with the standard-library symbols only, exactly as Traefik loads the
-// plugin, and every row of CONTRACT.md must answer as the compiled core does.
+// plugin, and every row of the conformance table (docs/api.md) must answer as the compiled core does.
 
 import (
 	"encoding/json"

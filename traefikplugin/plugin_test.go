@@ -83,7 +83,7 @@ func TestOptionsRoundTrip(t *testing.T) {
 	}
 }
 
-// TestConformance runs CONTRACT.md's table through New, compiled. The same
+// TestConformance runs the conformance table (docs/api.md) through New, compiled. The same
 // table runs interpreted in e2e/ (yaegi and a real Traefik).
 func TestConformance(t *testing.T) {
 	env, err := conformance.NewEnv()

@@ -12,7 +12,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Case is one row of CONTRACT.md's table: a request and the exact answer.
+// Case is one row of the conformance table (docs/api.md): a request and the exact answer.
 type Case struct {
 	Name   string
 	Method string
@@ -133,7 +133,7 @@ func scenario(name string) tokenFunc {
 	return editedToken("RS256", func(c jwt.MapClaims) { c["scenario"] = name })
 }
 
-// Cases is CONTRACT.md's table, row by row, plus the edges around it.
+// Cases is the conformance table (docs/api.md), row by row, plus the edges around it.
 func Cases() []Case {
 	return []Case{
 		issued("token/RS256", "/apis/sts/token", bearer(userToken("RS256")), user),

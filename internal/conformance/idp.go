@@ -1,4 +1,4 @@
-// Package conformance is CONTRACT.md as data: an identity provider and an STS
+// Package conformance is docs/api.md as data: an identity provider and an STS
 // that tests start on loopback, the issuer configurations every host mounts,
 // and the table of requests with the exact answers they must get. The core,
 // the Caddy build and the Traefik plugin all run this same table, so any

@@ -34,7 +34,7 @@ func LeakedFragments(logs string, secrets []string) []string {
 	return leaked
 }
 
-// TokenDocument is the Token document of CONTRACT.md as a client reads it.
+// TokenDocument is the Token document of docs/api.md as a client reads it.
 type TokenDocument struct {
 	Credentials struct {
 		EndpointURL     string
