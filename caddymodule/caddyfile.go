@@ -68,6 +68,7 @@ func parseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error)
 //	    timeout              <duration>
 //	    retries              <n>
 //	    public_healthz
+//	    container_credentials
 //	    cache                <window>
 //	    jwt {
 //	        issuer               <url>
@@ -168,6 +169,8 @@ func (h *Handler) unmarshalOption(d *caddyfile.Dispenser) error {
 		return nil
 	case "public_healthz":
 		return flag(d, &h.PublicHealthz)
+	case "container_credentials":
+		return flag(d, &h.ContainerCredentials)
 	case "cache":
 		return durationArg(d, &h.Cache)
 	case "jwt":

@@ -61,6 +61,7 @@ func (h *Handler) coreConfig(repl replacer) core.Config {
 	c.Policy = h.Policy
 	c.PolicyFile = h.PolicyFile
 	c.PublicHealthz = h.PublicHealthz
+	c.ContainerCredentials = h.ContainerCredentials
 	c.Cache = time.Duration(h.Cache)
 
 	if h.STSEndpoint != "" {

@@ -132,6 +132,14 @@ type Handler struct {
 	// load balancer probes). Default: false (a valid token is required).
 	PublicHealthz bool `json:"public_healthz,omitempty"`
 
+	// ContainerCredentials serves GET {prefix}/credentials: the same
+	// credentials as PUT {prefix}/token (same authentication, role, session
+	// name, policy, cache and audit), in the JSON shape AWS SDKs fetch and
+	// refresh by themselves from AWS_CONTAINER_CREDENTIALS_FULL_URI with
+	// the bearer token in AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE).
+	// Default: false.
+	ContainerCredentials bool `json:"container_credentials,omitempty"`
+
 	// Cache, when positive, shares STS answers per identity: a cached
 	// credential is handed out again while it still has at least this much
 	// lifetime left. Must be shorter than Duration. Default: 0 (every

@@ -77,6 +77,9 @@ func mountDirective(name string, cfg core.Config, secretEnv map[string]string) s
 	if cfg.PublicHealthz {
 		line("public_healthz")
 	}
+	if cfg.ContainerCredentials {
+		line("container_credentials")
+	}
 	line("cache %s", cfg.Cache)
 
 	j := cfg.JWT
@@ -275,6 +278,7 @@ func fullConfigs() []core.Config {
 	a.SessionNameClaims = []string{"email", "sub"}
 	a.Policy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::${claim:sub}/*"}]}`
 	a.PublicHealthz = true
+	a.ContainerCredentials = true
 	a.Cache = 10 * time.Minute
 	a.STS = core.STSConfig{
 		Endpoint: "https://rgw.test:8443", Region: "eu-west-1", CAFile: "/etc/ssl/rgw.pem",

@@ -78,6 +78,10 @@ type Config struct {
 	PolicyFile string `json:"policy_file,omitempty"`
 	// PublicHealthz serves {prefix}/healthz without a bearer token.
 	PublicHealthz bool `json:"public_healthz,omitempty"`
+	// ContainerCredentials serves GET {prefix}/credentials: the same
+	// credentials as PUT {prefix}/token, in the JSON shape AWS SDKs fetch
+	// and refresh from AWS_CONTAINER_CREDENTIALS_FULL_URI. Default: off.
+	ContainerCredentials bool `json:"container_credentials,omitempty"`
 	// Cache, when positive, shares STS answers per identity (see cache.go):
 	// a cached credential is handed out while it still has at least this much
 	// lifetime left. Zero (the default) calls STS for every request.

@@ -10,7 +10,7 @@ package core
 //     node and builds a reflect func value: about 30 allocations, four times
 //     a plain function call. The per-request path is therefore made of
 //     functions taking the receiver as their first argument
-//     (serveToken(i, w, r), verifyToken(v, ctx, raw), stsAttempt(c, ...));
+//     (serveToken(i, w, r, route), verifyToken(v, ctx, raw), stsAttempt(c, ...));
 //     exported methods such as Verify and AssumeRole delegate to them.
 //   - A call of an interpreted method through an interface (STS,
 //     CredentialSource) goes through a reflect-made wrapper of the method:

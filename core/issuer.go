@@ -8,8 +8,9 @@ import (
 )
 
 const (
-	routeToken   = "token"
-	routeHealthz = "healthz"
+	routeToken       = "token"
+	routeHealthz     = "healthz"
+	routeCredentials = "credentials"
 )
 
 // Options are the issuer's collaborators. Every field may be left zero.
@@ -40,8 +41,10 @@ type Issuer struct {
 	stsTimeout  time.Duration
 	tokenPath   string
 	healthzPath string
-	verifier    *Verifier
-	sts         STS
+	// credentialsPath is "" unless ContainerCredentials is on.
+	credentialsPath string
+	verifier        *Verifier
+	sts             STS
 	// stdSTS is sts when it is the core's own client, called without the
 	// STS interface (see hotpath.go).
 	stdSTS *STSClient
@@ -97,6 +100,9 @@ func New(cfg Config, opts Options) (*Issuer, error) {
 	if cfg.Cache > 0 {
 		i.cache = newCredentialCache(cfg.Cache, opts.Now)
 	}
+	if cfg.ContainerCredentials {
+		i.credentialsPath = cfg.Prefix + "/" + routeCredentials
+	}
 	if c, ok := sts.(*STSClient); ok {
 		i.stdSTS = c
 	}
@@ -123,7 +129,8 @@ func buildSTS(cfg Config, opts Options) (STS, error) {
 // Handles reports whether r is for one of the issuer's routes. Everything
 // else belongs to the next handler, untouched.
 func (i *Issuer) Handles(r *http.Request) bool {
-	return r.URL.Path == i.tokenPath || r.URL.Path == i.healthzPath
+	return r.URL.Path == i.tokenPath || r.URL.Path == i.healthzPath ||
+		(i.credentialsPath != "" && r.URL.Path == i.credentialsPath)
 }
 
 // Wrap returns a middleware: the issuer's routes here, the rest to next.
@@ -148,11 +155,15 @@ func (i *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func serveRoute(i *Issuer, w http.ResponseWriter, r *http.Request) bool {
 	path := r.URL.Path
 	if path == i.tokenPath {
-		serveToken(i, w, r)
+		serveToken(i, w, r, routeToken)
 		return true
 	}
 	if path == i.healthzPath {
 		serveHealthz(i, w, r)
+		return true
+	}
+	if i.credentialsPath != "" && path == i.credentialsPath {
+		serveToken(i, w, r, routeCredentials)
 		return true
 	}
 	return false
@@ -179,12 +190,21 @@ func serveHealthz(i *Issuer, w http.ResponseWriter, r *http.Request) {
 	audit(i, r.Context(), ev, "ok", http.StatusOK, "")
 }
 
-func serveToken(i *Issuer, w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPut {
-		refuseMethod(i, w, r, routeToken, "use PUT", allowToken)
+// serveToken issues credentials: for PUT {prefix}/token as the Token
+// document, for GET {prefix}/credentials (route) in the container
+// credentials shape. Everything between (authentication, role, session
+// name, policy, cache, audit) is the same for both.
+func serveToken(i *Issuer, w http.ResponseWriter, r *http.Request, route string) {
+	if route == routeToken {
+		if r.Method != http.MethodPut {
+			refuseMethod(i, w, r, routeToken, "use PUT", allowToken)
+			return
+		}
+	} else if r.Method != http.MethodGet {
+		refuseMethod(i, w, r, routeCredentials, "use GET", allowCredentials)
 		return
 	}
-	ev := &auditEvent{route: routeToken, client: r.RemoteAddr}
+	ev := &auditEvent{route: route, client: r.RemoteAddr}
 	ctx := r.Context()
 	claims, raw, authErr := authenticate(i, ctx, r)
 	if authErr != nil {
@@ -207,11 +227,19 @@ func serveToken(i *Issuer, w http.ResponseWriter, r *http.Request) {
 	ev.accessKeyID = creds.AccessKeyID
 	ev.expiration = FormatExpiration(creds.Expiration)
 	ev.cached = cached
-	writeToken(w, r, i.cfg.EndpointURL, creds, ev.expiration)
-	if i.metrics != nil {
-		i.metrics.Request(routeToken, "issued")
+	if route == routeToken {
+		writeToken(w, r, i.cfg.EndpointURL, creds, ev.expiration)
+		if i.metrics != nil {
+			i.metrics.Request(routeToken, "issued")
+		}
+		audit(i, ctx, ev, "issued", http.StatusCreated, "")
+		return
 	}
-	audit(i, ctx, ev, "issued", http.StatusCreated, "")
+	writeContainerCredentials(w, r, creds, ev.expiration)
+	if i.metrics != nil {
+		i.metrics.Request(routeCredentials, "issued")
+	}
+	audit(i, ctx, ev, "issued", http.StatusOK, "")
 }
 
 func authenticate(i *Issuer, ctx context.Context, r *http.Request) (Claims, string, *Error) {

@@ -13,6 +13,7 @@ const (
 	challengeInvalidToken = `Bearer realm="sts", error="invalid_token"`
 	allowToken            = "PUT"
 	allowHealthz          = "GET, HEAD"
+	allowCredentials      = "GET"
 )
 
 // problem is an RFC 9457 problem document, fields in the reference
@@ -33,6 +34,15 @@ type tokenCredentials struct {
 	AccessKeyID     string `json:"AccessKeyId"`
 	SecretAccessKey string `json:"SecretAccessKey"`
 	SessionToken    string `json:"SessionToken"`
+	Expiration      string `json:"Expiration"`
+}
+
+// containerCredentials is the document AWS SDKs read from a container
+// credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI).
+type containerCredentials struct {
+	AccessKeyID     string `json:"AccessKeyId"`
+	SecretAccessKey string `json:"SecretAccessKey"`
+	Token           string `json:"Token"`
 	Expiration      string `json:"Expiration"`
 }
 
@@ -73,6 +83,20 @@ func writeToken(w http.ResponseWriter, r *http.Request, endpointURL string, c Cr
 		SessionToken:    c.SessionToken,
 		Expiration:      expiration,
 	}})
+}
+
+// writeContainerCredentials answers the credentials in the container
+// credentials shape, 200 and never cached.
+func writeContainerCredentials(w http.ResponseWriter, r *http.Request, c Credentials, expiration string) {
+	h := w.Header()
+	h["Cache-Control"] = []string{"no-store"}
+	h["Pragma"] = []string{"no-cache"}
+	writeJSON(w, r, http.StatusOK, "application/json", containerCredentials{
+		AccessKeyID:     c.AccessKeyID,
+		SecretAccessKey: c.SecretAccessKey,
+		Token:           c.SessionToken,
+		Expiration:      expiration,
+	})
 }
 
 func writeHealth(w http.ResponseWriter, r *http.Request) {

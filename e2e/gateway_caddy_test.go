@@ -35,12 +35,32 @@ func startCaddyGateway(t *testing.T, cfg core.Config) string {
 // variables (NAME=value) for Caddy.
 func startCaddyGatewayEnv(t *testing.T, cfg core.Config, extraEnv []string) string {
 	t.Helper()
+	return startCaddy(t, cfg, extraEnv, nil)
+}
+
+// startCaddyGatewayTLS is startCaddyGateway over TLS with tt's certificate.
+func startCaddyGatewayTLS(t *testing.T, cfg core.Config, tt *testTLS) string {
+	t.Helper()
+	return startCaddy(t, cfg, nil, tt)
+}
+
+// startCaddy runs bin/caddy with cfg, extra environment variables and,
+// when tt is not nil, TLS; it returns the base URL once Caddy serves.
+func startCaddy(t *testing.T, cfg core.Config, extraEnv []string, tt *testTLS) string {
+	t.Helper()
 	bin := testproc.Binary(t, "STSGATE_CADDY", "../bin/caddy")
 	dir := t.TempDir()
 	addr := testproc.LoopbackAddr(t)
 	_, port, _ := strings.Cut(addr, ":")
 	caddyfile := filepath.Join(dir, "Caddyfile")
-	if err := os.WriteFile(caddyfile, []byte(caddyfileFor(cfg, port)), 0o600); err != nil {
+	site := caddyfileFor(cfg, port)
+	base, client := "http://"+addr, &http.Client{Timeout: 2 * time.Second}
+	if tt != nil {
+		site = strings.Replace(site, "http://:"+port+" {\n\tbind 127.0.0.1\n",
+			"https://:"+port+" {\n\tbind 127.0.0.1\n\ttls "+caddyQuote(tt.CertFile)+" "+caddyQuote(tt.KeyFile)+"\n", 1)
+		base, client = "https://"+addr, tt.client()
+	}
+	if err := os.WriteFile(caddyfile, []byte(site), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "run", "--config", caddyfile, "--adapter", "caddyfile")
@@ -61,12 +81,10 @@ func startCaddyGatewayEnv(t *testing.T, cfg core.Config, extraEnv []string) stri
 	t.Cleanup(func() {
 		testproc.Stop(cmd, done, 10*time.Second)
 		if t.Failed() {
-			t.Logf("Caddyfile:\n%s\ncaddy output:\n%s", caddyfileFor(cfg, port), out.String())
+			t.Logf("Caddyfile:\n%s\ncaddy output:\n%s", site, out.String())
 		}
 	})
 
-	base := "http://" + addr
-	client := &http.Client{Timeout: 2 * time.Second}
 	defer client.CloseIdleConnections()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -147,6 +165,9 @@ func caddyfileFor(cfg core.Config, port string) string {
 	}
 	if cfg.PublicHealthz {
 		opt("\t\t", "public_healthz")
+	}
+	if cfg.ContainerCredentials {
+		opt("\t\t", "container_credentials")
 	}
 	if cfg.Cache != 0 {
 		str("cache", cfg.Cache.String())

@@ -43,9 +43,11 @@ type traefikServer struct {
 	// pprof).
 	URL, API string
 	dynamic  string
-	cmd      *exec.Cmd
-	done     chan struct{}
-	out      *testproc.Buffer
+	// client reaches URL (trusting the test CA when it is https).
+	client *http.Client
+	cmd    *exec.Cmd
+	done   chan struct{}
+	out    *testproc.Buffer
 }
 
 // traefikRoute is one router of the dynamic configuration.
@@ -108,6 +110,18 @@ func writeConfig(t testing.TB, path string, config map[string]any) {
 // stopped when the test ends; its log is printed if the test failed.
 func startTraefik(t *testing.T, dynamic map[string]any) *traefikServer {
 	t.Helper()
+	return startTraefikWith(t, dynamic, nil)
+}
+
+// startTraefikTLS is startTraefik with the web entrypoint over TLS, serving
+// tt's certificate.
+func startTraefikTLS(t *testing.T, dynamic map[string]any, tt *testTLS) *traefikServer {
+	t.Helper()
+	return startTraefikWith(t, dynamic, tt)
+}
+
+func startTraefikWith(t *testing.T, dynamic map[string]any, tt *testTLS) *traefikServer {
+	t.Helper()
 	bin := testproc.Binary(t, "STSGATE_TRAEFIK", "../.cache/bin/traefik")
 	dir := t.TempDir()
 	copyPluginTree(t, filepath.Join(dir, "plugins-local", "src", filepath.FromSlash(pluginModule)))
@@ -116,14 +130,21 @@ func startTraefik(t *testing.T, dynamic map[string]any) *traefikServer {
 		dynamic: filepath.Join(dir, "dynamic.yml"),
 		done:    make(chan struct{}),
 		out:     &testproc.Buffer{},
+		client:  &http.Client{Timeout: 2 * time.Second},
 	}
 	web, api := testproc.LoopbackAddr(t), testproc.LoopbackAddr(t)
 	s.URL, s.API = "http://"+web, "http://"+api
+	webEntry := map[string]any{"address": web}
+	if tt != nil {
+		s.URL, s.client = "https://"+web, tt.client()
+		webEntry["http"] = map[string]any{"tls": map[string]any{}}
+		dynamic["tls"] = map[string]any{"certificates": []any{map[string]any{"certFile": tt.CertFile, "keyFile": tt.KeyFile}}}
+	}
 	writeConfig(t, s.dynamic, dynamic)
 	static := map[string]any{
 		"global": map[string]any{"checkNewVersion": false, "sendAnonymousUsage": false},
 		"entryPoints": map[string]any{
-			"web":     map[string]any{"address": web},
+			"web":     webEntry,
 			"traefik": map[string]any{"address": api},
 		},
 		"api":  map[string]any{"insecure": true, "dashboard": false, "debug": true},
@@ -181,7 +202,7 @@ func startTraefik(t *testing.T, dynamic map[string]any) *traefikServer {
 
 // waitFor polls ok until it holds, the time is up or Traefik exits.
 func (s *traefikServer) waitFor(limit time.Duration, ok func(*http.Client) bool) error {
-	c := &http.Client{Timeout: 2 * time.Second}
+	c := s.client
 	defer c.CloseIdleConnections()
 	deadline := time.Now().Add(limit)
 	for {

@@ -102,6 +102,10 @@ type Config struct {
 	// PublicHealthz serves {prefix}/healthz without a bearer token.
 	// Default: false.
 	PublicHealthz bool `json:"publicHealthz,omitempty"`
+	// ContainerCredentials serves GET {prefix}/credentials: the same
+	// credentials as PUT {prefix}/token in the JSON shape AWS SDKs fetch
+	// and refresh from AWS_CONTAINER_CREDENTIALS_FULL_URI. Default: false.
+	ContainerCredentials bool `json:"containerCredentials,omitempty"`
 	// Cache, when set, shares STS answers per identity: a cached credential
 	// is handed out while it has at least this much lifetime left (e.g.
 	// "15m"; it must be shorter than Duration). Default: "" (off: STS is

@@ -39,6 +39,7 @@ func (c *Config) coreConfig() (core.Config, error) {
 	cfg.Policy = c.Policy
 	cfg.PolicyFile = c.PolicyFile
 	cfg.PublicHealthz = c.PublicHealthz
+	cfg.ContainerCredentials = c.ContainerCredentials
 
 	var err error
 	if cfg.Duration, err = parseDuration("duration", c.Duration, core.DefaultDuration); err != nil {

@@ -44,6 +44,7 @@ func Options(c core.Config) map[string]any {
 	putString(o, "policyFile", c.PolicyFile)
 	putDuration(o, "timeout", c.STS.Timeout)
 	putBool(o, "publicHealthz", c.PublicHealthz)
+	putBool(o, "containerCredentials", c.ContainerCredentials)
 	putDuration(o, "cache", c.Cache)
 
 	j := map[string]any{"leeway": c.JWT.Leeway.String()}
