@@ -51,12 +51,6 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// NewError builds an *Error. Host adapters (the Caddy build's STS client) use
-// it to classify their own failures.
-func NewError(kind Kind, detail string, cause error) *Error {
-	return &Error{Kind: kind, Detail: detail, Err: cause}
-}
-
 // asError finds the *Error in err's chain by plain type assertions, which
 // behave the same compiled and interpreted.
 func asError(err error) (*Error, bool) {

@@ -7,8 +7,8 @@ import (
 )
 
 // STS is the narrow seam the issuer calls. The standard-library client in
-// stsclient.go implements it (and is what Traefik interprets); the Caddy build
-// plugs in aws-sdk-go-v2 instead.
+// stsclient.go implements it and is what both gateways use; tests plug in
+// their own.
 //
 // Implementations classify failures as *Error: KindSTSRejected for an STS
 // error answer, KindSTSBadAnswer for an unreachable STS or an answer that is

@@ -71,7 +71,7 @@ func NewSTSClient(cfg STSConfig, creds CredentialSource) (*STSClient, error) {
 		retries = 0
 	}
 
-	client, err := NewSTSHTTPClient(cfg)
+	client, err := newSTSHTTPClient(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -99,13 +99,12 @@ func NewSTSClient(cfg STSConfig, creds CredentialSource) (*STSClient, error) {
 	return c, nil
 }
 
-// NewSTSHTTPClient builds the one http.Client an STS client needs: TLS
+// newSTSHTTPClient builds the one http.Client an STS client needs: TLS
 // verification on (system roots plus cfg.CAFile), insecure_skip_verify only
 // when asked for, a connection pool sized for a busy gateway, and no
 // redirects (a redirect would re-send the signed call or the caller's token
-// elsewhere; it reads as a bad answer instead). The Caddy build's SDK client
-// uses it too.
-func NewSTSHTTPClient(cfg STSConfig) (*http.Client, error) {
+// elsewhere; it reads as a bad answer instead).
+func newSTSHTTPClient(cfg STSConfig) (*http.Client, error) {
 	timeout := cfg.Timeout
 	if timeout <= 0 {
 		timeout = DefaultSTSTimeout
@@ -349,7 +348,7 @@ func (c *STSClient) answerFailed(status int, answer []byte, readErr error, redac
 	if status >= 300 && status <= 399 {
 		return Credentials{}, false, false, STSBadAnswer(fmt.Errorf("STS answered HTTP %d, a redirect", status))
 	}
-	creds, err := ParseSTSAnswer(status, answer, redact)
+	creds, err := parseSTSAnswer(status, answer, redact)
 	if err != nil {
 		return Credentials{}, status >= 500, false, err
 	}

@@ -70,20 +70,12 @@ func readSTSAnswer(r io.Reader) ([]byte, error) {
 	return body, nil
 }
 
-// parseAssumeRoleResponse reads the credentials out of a successful
-// AssumeRole or AssumeRoleWithWebIdentity answer.
-func parseAssumeRoleResponse(body []byte) (Credentials, error) {
-	return ParseSTSAnswer(200, body, nil)
-}
-
-// ParseSTSAnswer classifies an STS answer of the given HTTP status: the
+// parseSTSAnswer classifies an STS answer of the given HTTP status: the
 // credentials of a success document, a KindSTSRejected *Error for an error
 // document (whatever the status), and a KindSTSBadAnswer *Error for anything
 // else. redact lists request values (token, policy) that must not reach a
-// Detail even if the STS echoed them. A host with its own STS client (the
-// Caddy build) reads the answers its SDK failed on with it, so that both
-// builds refuse alike.
-func ParseSTSAnswer(status int, body []byte, redact []string) (Credentials, error) {
+// Detail even if the STS echoed them.
+func parseSTSAnswer(status int, body []byte, redact []string) (Credentials, error) {
 	if status >= 200 && status <= 299 {
 		if c, ok := parseSTSSuccess(body); ok {
 			return c, nil
@@ -119,7 +111,7 @@ func parseSTSSuccess(body []byte) (out Credentials, ok bool) {
 	return out, missingField(out) == ""
 }
 
-// classifySTSAnswer is ParseSTSAnswer's walk: it finds the root element and
+// classifySTSAnswer is parseSTSAnswer's walk: it finds the root element and
 // reads the document it names.
 func classifySTSAnswer(status int, body []byte, redact []string) (Credentials, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
@@ -227,12 +219,6 @@ func stsBadAnswer(status int, what string, cause error) *Error {
 		err = fmt.Errorf("STS answered HTTP %d: the answer %s: %v", status, what, cause)
 	}
 	return STSBadAnswer(err)
-}
-
-// STSErrorAnswer is the refusal for an STS error answer's code and message
-// (as an SDK reports them), cleaned and cut exactly as ParseSTSAnswer does.
-func STSErrorAnswer(status int, code, message, requestID string, redact []string) *Error {
-	return stsRejected(status, stsErrorXML{Code: code, Message: message, RequestID: requestID}, redact)
 }
 
 // stsRejected builds the KindSTSRejected *Error of an STS error document

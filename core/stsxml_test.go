@@ -180,7 +180,7 @@ func TestParseSTSAnswerRefusals(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := ParseSTSAnswer(tc.status, []byte(tc.body), nil)
+			c, err := parseSTSAnswer(tc.status, []byte(tc.body), nil)
 			if err == nil {
 				t.Fatalf("no error, got %+v", c)
 			}
@@ -214,7 +214,7 @@ func TestSTSRejectedRedactsRequestValues(t *testing.T) {
 	token := "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
 	body := "<ErrorResponse><Error><Code>InvalidIdentityToken</Code><Message>cannot parse token " + token +
 		" (" + strings.Repeat("x", 300) + ")</Message></Error></ErrorResponse>"
-	_, err := ParseSTSAnswer(400, []byte(body), []string{token, "", "short"})
+	_, err := parseSTSAnswer(400, []byte(body), []string{token, "", "short"})
 	e, ok := err.(*Error)
 	if !ok || e.Kind != KindSTSRejected {
 		t.Fatalf("got %v", err)
@@ -267,4 +267,10 @@ func BenchmarkParseAssumeRoleResponse(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// parseAssumeRoleResponse reads the credentials out of a successful
+// AssumeRole or AssumeRoleWithWebIdentity answer.
+func parseAssumeRoleResponse(body []byte) (Credentials, error) {
+	return parseSTSAnswer(200, body, nil)
 }
