@@ -418,7 +418,7 @@ func TestCatalogPluginConformance(t *testing.T) {
 		}
 		return doer(r)
 	}
-	conformance.Run(t, env, recording)
+	conformance.RunChecked(t, env, recording, openAPIChecker(t))
 
 	// The audit lines: JSON, one per decision, each naming its middleware,
 	// and never a token or a secret.

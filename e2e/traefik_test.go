@@ -287,7 +287,7 @@ func TestTraefikConformance(t *testing.T) {
 	srv := startTraefik(t, traefikDynamic(env.Mounts(), []traefikRoute{{name: "sts", rule: "PathPrefix(`/`)", backend: next}}))
 
 	var sent []string
-	conformance.Run(t, env, conformance.RecordingDoer(conformance.URLDoer(srv.URL), &sent))
+	conformance.RunChecked(t, env, conformance.RecordingDoer(conformance.URLDoer(srv.URL), &sent), openAPIChecker(t))
 
 	// The plugin's audit lines reach Traefik's standard output as JSON,
 	// naming the middleware; neither they nor Traefik's log hold a token or

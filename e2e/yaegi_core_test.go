@@ -192,7 +192,7 @@ func TestYaegiCoreConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conformance.Run(t, env, conformance.HandlerDoer(h))
+	conformance.RunChecked(t, env, conformance.HandlerDoer(h), openAPIChecker(t))
 }
 
 // TestYaegiPitfalls looks for the constructs that yaegi v0.16.1 runs

@@ -40,10 +40,24 @@ func URLDoer(base string) Doer {
 // Run runs every case against do, each as a subtest.
 func Run(t *testing.T, e *Env, do Doer) {
 	t.Helper()
+	RunChecked(t, e, do, nil)
+}
+
+// Answer is one answer as a target gave it: every header, the whole body.
+type Answer struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// RunChecked is Run with one more check of every answer (the e2e module
+// validates them against docs/openapi.yaml); extra may be nil.
+func RunChecked(t *testing.T, e *Env, do Doer, extra func(c Case, a Answer) error) {
+	t.Helper()
 	for _, c := range Cases() {
 		c := c
 		t.Run(c.Name, func(t *testing.T) {
-			if err := Check(e, do, c); err != nil {
+			if err := check(e, do, c, extra); err != nil {
 				t.Error(err)
 			}
 		})
@@ -53,6 +67,10 @@ func Run(t *testing.T, e *Env, do Doer) {
 // Check sends one case and compares the answer; the error lists every
 // difference.
 func Check(e *Env, do Doer, c Case) error {
+	return check(e, do, c, nil)
+}
+
+func check(e *Env, do Doer, c Case, extra func(c Case, a Answer) error) error {
 	req := httptest.NewRequest(c.Method, c.Path, nil)
 	if c.Auth != nil {
 		req.Header.Set("Authorization", c.Auth(e, time.Now()))
@@ -91,6 +109,11 @@ func Check(e *Env, do Doer, c Case) error {
 			if !c.WebIdentity && last.AccessKeyID != GatewayAccessKey {
 				diffs = append(diffs, fmt.Sprintf("AssumeRole signed with %q, want %q", last.AccessKeyID, GatewayAccessKey))
 			}
+		}
+	}
+	if extra != nil {
+		if err := extra(c, Answer{Status: resp.StatusCode, Header: resp.Header, Body: body}); err != nil {
+			diffs = append(diffs, err.Error())
 		}
 	}
 	if len(diffs) > 0 {
