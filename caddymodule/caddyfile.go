@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -92,6 +93,7 @@ func parseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error)
 // hold placeholders are checked once resolved, when the config loads).
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive's name
+	h.noteOption(d, "prefix")
 	args := d.RemainingArgs()
 	switch len(args) {
 	case 0:
@@ -101,14 +103,67 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return d.ArgErr()
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		h.noteOption(d, d.Val())
 		if err := h.unmarshalOption(d); err != nil {
 			return err
 		}
 	}
 	if err := h.coreConfig(unresolved{}).Validate(); err != nil {
-		return d.Errf("sts_token: %v", err)
+		return h.locate(d, err)
 	}
 	return nil
+}
+
+// optionAt is where an option was written, for the errors that only the
+// whole configuration shows (core.Config.Validate runs once the block is
+// read): the error then points at the option's own line, not the block's
+// end, and quotes the value as written (never a secret's).
+type optionAt struct {
+	file  string
+	line  int
+	value string
+}
+
+// secretOptions are never quoted in errors.
+var secretOptions = map[string]bool{"access_key": true, "secret_key": true, "jwt.hmac_secret": true}
+
+// noteOption records where the option at the cursor (path, "jwt.x" inside
+// the jwt block) was written and its arguments, read from a copy of the
+// dispenser so that the cursor stays where it is. The first occurrence of
+// a repeated option is kept.
+func (h *Handler) noteOption(d *caddyfile.Dispenser, path string) {
+	if _, seen := h.at[path]; seen {
+		return
+	}
+	peek := *d
+	at := optionAt{file: d.File(), line: d.Line(), value: strings.Join(peek.RemainingArgs(), " ")}
+	if secretOptions[path] {
+		at.value = ""
+	}
+	if h.at == nil {
+		h.at = make(map[string]optionAt)
+	}
+	h.at[path] = at
+}
+
+// locate reports a configuration error at the line of the option it names,
+// with the value written there when the reason does not already quote it;
+// an error for an option that was not written (a required one) is reported
+// at the end of the block.
+func (h *Handler) locate(d *caddyfile.Dispenser, err error) error {
+	ce, ok := err.(*core.ConfigError)
+	if !ok {
+		return d.Err(err.Error())
+	}
+	at, ok := h.at[ce.Option]
+	if !ok {
+		return d.Err(err.Error())
+	}
+	msg := err.Error()
+	if at.value != "" && !strings.Contains(msg, at.value) {
+		msg += fmt.Sprintf(" (written as %q)", at.value)
+	}
+	return fmt.Errorf("%s, at %s:%d", msg, at.file, at.line)
 }
 
 // unmarshalOption reads the option at the dispenser's cursor.
@@ -181,6 +236,7 @@ func (h *Handler) unmarshalOption(d *caddyfile.Dispenser) error {
 			h.JWT = new(JWTConfig)
 		}
 		for nesting := d.Nesting(); d.NextBlock(nesting); {
+			h.noteOption(d, "jwt."+d.Val())
 			if err := h.JWT.unmarshalOption(d); err != nil {
 				return err
 			}

@@ -150,6 +150,8 @@ type Handler struct {
 	// issuer (OIDC discovery), a jwks_url, a jwks_file or an hmac_secret.
 	JWT *JWTConfig `json:"jwt,omitempty"`
 
+	// at is where each option was written in the Caddyfile (caddyfile.go).
+	at     map[string]optionAt
 	cfg    core.Config
 	issuer *core.Issuer
 	sts    *core.STSClient

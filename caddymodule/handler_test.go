@@ -180,14 +180,17 @@ func TestProvisionResolvesSecretPlaceholders(t *testing.T) {
 // nothing, and Validate names the option.
 func TestValidateNamesTheOption(t *testing.T) {
 	cases := map[string]func(h *Handler){
-		"role_arn":     func(h *Handler) { h.RoleARN = "" },
-		"endpoint_url": func(h *Handler) { h.EndpointURL = "" },
-		"mode":         func(h *Handler) { h.Mode = "assume" },
-		"duration":     func(h *Handler) { h.Duration = caddy.Duration(60e9) },
-		"leeway":       func(h *Handler) { l := caddy.Duration(-1); h.JWT.Leeway = &l },
-		"jwt":          func(h *Handler) { h.JWT = nil },
-		"sts_endpoint": func(h *Handler) { h.STSEndpoint = "rgw:8080" },
-		"access_key":   func(h *Handler) { h.SecretKey = "s" },
+		"role_arn":             func(h *Handler) { h.RoleARN = "" },
+		"endpoint_url":         func(h *Handler) { h.EndpointURL = "" },
+		"mode":                 func(h *Handler) { h.Mode = "assume" },
+		"duration":             func(h *Handler) { h.Duration = caddy.Duration(60e9) },
+		"jwt.leeway":           func(h *Handler) { l := caddy.Duration(-1); h.JWT.Leeway = &l },
+		"jwt.refresh_cooldown": func(h *Handler) { h.JWT.RefreshCooldown = caddy.Duration(-1) },
+		"jwt.fetch_timeout":    func(h *Handler) { h.JWT.FetchTimeout = caddy.Duration(-1) },
+		"timeout":              func(h *Handler) { h.Timeout = caddy.Duration(-1) },
+		"jwt":                  func(h *Handler) { h.JWT = nil },
+		"sts_endpoint":         func(h *Handler) { h.STSEndpoint = "rgw:8080" },
+		"access_key":           func(h *Handler) { h.SecretKey = "s" },
 	}
 	for option, edit := range cases {
 		t.Run(option, func(t *testing.T) {

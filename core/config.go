@@ -271,7 +271,7 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.Cache < 0 {
-		return configError("cache", "must not be negative")
+		return configError("cache", fmt.Sprintf("must not be negative, not %s", c.Cache))
 	}
 	if c.Cache >= c.Duration {
 		if c.Cache > 0 {
@@ -282,7 +282,7 @@ func (c Config) Validate() error {
 		return configError("sts_endpoint", err.Error())
 	}
 	if c.STS.Timeout < 0 {
-		return configError("timeout", "must not be negative")
+		return configError("timeout", fmt.Sprintf("must not be negative, not %s", c.STS.Timeout))
 	}
 	return c.JWT.validate()
 }
@@ -316,41 +316,47 @@ func (j JWTConfig) validate() error {
 		return configError("jwt", "needs issuer (OIDC discovery), jwks_url, jwks_file or an HMAC secret")
 	}
 	if j.JWKSURL != "" && j.JWKSFile != "" {
-		return configError("jwks_url", "give jwks_url or jwks_file, not both")
+		return configError("jwt.jwks_url", "give jwks_url or jwks_file, not both")
 	}
 	if j.JWKSURL != "" {
 		if err := checkKeyURL(j.JWKSURL); err != nil {
-			return configError("jwks_url", err.Error())
+			return configError("jwt.jwks_url", err.Error())
 		}
 	}
 	if j.HMACSecret != "" && len(j.HMACSecret) < minHMACSecret {
-		return configError("hmac_secret", fmt.Sprintf("must be at least %d bytes (RFC 7518: a key as long as the hash)", minHMACSecret))
+		return configError("jwt.hmac_secret", fmt.Sprintf("must be at least %d bytes (RFC 7518: a key as long as the hash)", minHMACSecret))
 	}
 	if j.Issuer != "" && j.JWKSURL == "" && j.JWKSFile == "" && wantsAsymmetric(j.Algorithms) {
 		if err := checkKeyURL(j.Issuer); err != nil {
-			return configError("issuer", "used for OIDC discovery: "+err.Error())
+			return configError("jwt.issuer", "used for OIDC discovery: "+err.Error())
 		}
 	}
 	for _, alg := range j.Algorithms {
 		switch {
 		case strings.EqualFold(alg, "none"):
-			return configError("algorithms", `"none" is never accepted`)
+			return configError("jwt.algorithms", `"none" is never accepted`)
 		case isHMACAlg(alg):
 			if j.HMACSecret == "" {
-				return configError("algorithms", alg+" needs an HMAC secret")
+				return configError("jwt.algorithms", alg+" needs an HMAC secret")
 			}
 		case !isKnownAlgorithm(alg):
-			return configError("algorithms", fmt.Sprintf("unknown algorithm %q", alg))
+			return configError("jwt.algorithms", fmt.Sprintf("unknown algorithm %q", alg))
 		}
 	}
 	if j.Leeway < 0 {
-		return configError("leeway", "must not be negative")
+		return configError("jwt.leeway", fmt.Sprintf("must not be negative, not %s", j.Leeway))
 	}
 	if j.Leeway > 5*time.Minute {
-		return configError("leeway", "must be at most 5m")
+		return configError("jwt.leeway", fmt.Sprintf("must be at most 5m, not %s", j.Leeway))
+	}
+	if j.RefreshCooldown < 0 {
+		return configError("jwt.refresh_cooldown", fmt.Sprintf("must not be negative, not %s", j.RefreshCooldown))
+	}
+	if j.FetchTimeout < 0 {
+		return configError("jwt.fetch_timeout", fmt.Sprintf("must not be negative, not %s", j.FetchTimeout))
 	}
 	if j.MaxTokenBytes < 0 {
-		return configError("max_token_bytes", "must not be negative")
+		return configError("jwt.max_token_bytes", fmt.Sprintf("must not be negative, not %d", j.MaxTokenBytes))
 	}
 	return nil
 }

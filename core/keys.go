@@ -40,7 +40,7 @@ type StatsKeySet interface {
 // host builds (Traefik: one per router, again on every reload) fetch once.
 func NewKeySet(cfg JWTConfig) (KeySet, error) {
 	if cfg.JWKSURL != "" && cfg.JWKSFile != "" {
-		return nil, &ConfigError{Option: "jwks_url", Reason: "give jwks_url or jwks_file, not both"}
+		return nil, &ConfigError{Option: "jwt.jwks_url", Reason: "give jwks_url or jwks_file, not both"}
 	}
 	opts := RemoteOptions{
 		RefreshCooldown: cfg.RefreshCooldown,
@@ -56,7 +56,7 @@ func NewKeySet(cfg JWTConfig) (KeySet, error) {
 	switch {
 	case cfg.JWKSURL != "":
 		if err := checkKeyURL(cfg.JWKSURL); err != nil {
-			return nil, &ConfigError{Option: "jwks_url", Reason: err.Error()}
+			return nil, &ConfigError{Option: "jwt.jwks_url", Reason: err.Error()}
 		}
 		u := cfg.JWKSURL
 		asym = sharedKeySet("jwks\x00"+u+"\x00"+remoteKey, func() StatsKeySet {
@@ -71,7 +71,7 @@ func NewKeySet(cfg JWTConfig) (KeySet, error) {
 		})
 	case cfg.Issuer != "" && wantsAsymmetric(cfg.Algorithms):
 		if err := checkKeyURL(cfg.Issuer); err != nil {
-			return nil, &ConfigError{Option: "issuer", Reason: "used for OIDC discovery: " + err.Error()}
+			return nil, &ConfigError{Option: "jwt.issuer", Reason: "used for OIDC discovery: " + err.Error()}
 		}
 		issuer := cfg.Issuer
 		asym = sharedKeySet("discovery\x00"+issuer+"\x00"+remoteKey, func() StatsKeySet {
@@ -89,7 +89,7 @@ func NewKeySet(cfg JWTConfig) (KeySet, error) {
 	}
 	secret, err := NewStaticKeySet([]byte(cfg.HMACSecret))
 	if err != nil {
-		return nil, &ConfigError{Option: "hmac_secret", Reason: err.Error()}
+		return nil, &ConfigError{Option: "jwt.hmac_secret", Reason: err.Error()}
 	}
 	if asym == nil {
 		return secret, nil
@@ -145,10 +145,10 @@ func newKeyTLS(cfg JWTConfig) (keyTLS, error) {
 	if cfg.CAFile != "" {
 		pemData, err := os.ReadFile(cfg.CAFile)
 		if err != nil {
-			return keyTLS{}, &ConfigError{Option: "ca_file", Reason: fmt.Sprintf("cannot read %s: %v", cfg.CAFile, err)}
+			return keyTLS{}, &ConfigError{Option: "jwt.ca_file", Reason: fmt.Sprintf("cannot read %s: %v", cfg.CAFile, err)}
 		}
 		if !x509.NewCertPool().AppendCertsFromPEM(pemData) {
-			return keyTLS{}, &ConfigError{Option: "ca_file", Reason: fmt.Sprintf("%s holds no PEM certificate", cfg.CAFile)}
+			return keyTLS{}, &ConfigError{Option: "jwt.ca_file", Reason: fmt.Sprintf("%s holds no PEM certificate", cfg.CAFile)}
 		}
 		t.caPEM = pemData
 	}

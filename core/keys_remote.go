@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
@@ -211,11 +212,16 @@ func keysWaitEnded(ctx context.Context, source string) *Error {
 	}
 }
 
-// redactKeyURL hides a password in a key URL before it reaches a log.
+// redactKeyURL hides a password in a key URL before it reaches a log or an
+// error. A URL that does not parse is shown as written, unless it may hold
+// a password (an '@').
 func redactKeyURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "(malformed URL)"
+		if strings.Contains(raw, "@") {
+			return "(a malformed URL)"
+		}
+		return raw
 	}
 	return u.Redacted()
 }

@@ -36,11 +36,11 @@ func TestNewKeySetSelection(t *testing.T) {
 		{"hmac with issuer", JWTConfig{Issuer: "https://idp.example/sel-5", HMACSecret: "x"}, "*core.hmacSplitKeySet", ""},
 		{"nothing", JWTConfig{}, "", "jwt"},
 		{"issuer with HS-only allow-list and no secret", JWTConfig{Issuer: "https://idp.example", Algorithms: []string{"HS256"}}, "", "jwt"},
-		{"url and file", JWTConfig{JWKSURL: "https://idp.example/jwks", JWKSFile: keyFile}, "", "jwks_url"},
-		{"bad jwks_url", JWTConfig{JWKSURL: "ftp://idp.example/jwks"}, "", "jwks_url"},
-		{"issuer not a URL", JWTConfig{Issuer: "my-app"}, "", "issuer"},
-		{"ca_file missing", JWTConfig{JWKSURL: "https://idp.example/jwks", CAFile: filepath.Join(dir, "nope.pem")}, "", "ca_file"},
-		{"ca_file without certificates", JWTConfig{JWKSURL: "https://idp.example/jwks", CAFile: notPEM}, "", "ca_file"},
+		{"url and file", JWTConfig{JWKSURL: "https://idp.example/jwks", JWKSFile: keyFile}, "", "jwt.jwks_url"},
+		{"bad jwks_url", JWTConfig{JWKSURL: "ftp://idp.example/jwks"}, "", "jwt.jwks_url"},
+		{"issuer not a URL", JWTConfig{Issuer: "my-app"}, "", "jwt.issuer"},
+		{"ca_file missing", JWTConfig{JWKSURL: "https://idp.example/jwks", CAFile: filepath.Join(dir, "nope.pem")}, "", "jwt.ca_file"},
+		{"ca_file without certificates", JWTConfig{JWKSURL: "https://idp.example/jwks", CAFile: notPEM}, "", "jwt.ca_file"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -93,12 +93,6 @@ func (j *JWTConfig) coreConfig(cfg core.JWTConfig) (core.JWTConfig, error) {
 	if cfg.FetchTimeout, err = parseDuration("jwt.fetchTimeout", j.FetchTimeout, core.DefaultFetchTimeout); err != nil {
 		return cfg, err
 	}
-	if cfg.RefreshCooldown < 0 {
-		return cfg, optionError("jwt.refreshCooldown", "must not be negative")
-	}
-	if cfg.FetchTimeout < 0 {
-		return cfg, optionError("jwt.fetchTimeout", "must not be negative")
-	}
 
 	cfg.HMACSecret = j.HMACSecret
 	if j.HMACSecretFile != "" {

@@ -15,73 +15,70 @@ func optionError(option, reason string) error {
 	return errors.New(option + ": " + reason)
 }
 
-// camelOptions maps the core's snake_case option names onto this plugin's
-// option paths.
+// camelOptions maps the core's option paths (snake_case, "jwt." for the
+// jwt block) onto this plugin's. The bare names of the jwt options are kept
+// too: reasons mention them ("give jwks_url or jwks_file").
 var camelOptions = map[string]string{
-	"prefix":                "prefix",
-	"endpoint_url":          "endpointURL",
-	"sts_endpoint":          "stsEndpoint",
-	"region":                "region",
-	"mode":                  "mode",
-	"role_arn":              "roleArn",
-	"role":                  "roles",
-	"roles":                 "roles",
-	"duration":              "duration",
-	"session_name_claims":   "sessionNameClaim",
-	"session_name_claim":    "sessionNameClaim",
-	"access_key":            "accessKey",
-	"access_key_file":       "accessKeyFile",
-	"secret_key":            "secretKey",
-	"secret_key_file":       "secretKeyFile",
-	"ca_file":               "caFile",
-	"insecure_skip_verify":  "insecureSkipVerify",
-	"policy":                "policy",
-	"policy_file":           "policyFile",
-	"timeout":               "timeout",
-	"retries":               "retries",
-	"public_healthz":        "publicHealthz",
-	"container_credentials": "containerCredentials",
-	"cache":                 "cache",
-	"jwt":                   "jwt",
-	"issuer":                "jwt.issuer",
-	"audience":              "jwt.audience",
-	"jwks_url":              "jwt.jwksURL",
-	"jwks_file":             "jwt.jwksFile",
-	"algorithms":            "jwt.algorithms",
-	"leeway":                "jwt.leeway",
-	"hmac_secret":           "jwt.hmacSecret",
-	"hmac_secret_file":      "jwt.hmacSecretFile",
-	"refresh_cooldown":      "jwt.refreshCooldown",
-	"fetch_timeout":         "jwt.fetchTimeout",
-	"max_token_bytes":       "jwt.maxTokenBytes",
+	"prefix":                   "prefix",
+	"endpoint_url":             "endpointURL",
+	"sts_endpoint":             "stsEndpoint",
+	"region":                   "region",
+	"mode":                     "mode",
+	"role_arn":                 "roleArn",
+	"role":                     "roles",
+	"roles":                    "roles",
+	"duration":                 "duration",
+	"session_name_claims":      "sessionNameClaim",
+	"session_name_claim":       "sessionNameClaim",
+	"access_key":               "accessKey",
+	"access_key_file":          "accessKeyFile",
+	"secret_key":               "secretKey",
+	"secret_key_file":          "secretKeyFile",
+	"ca_file":                  "caFile",
+	"insecure_skip_verify":     "insecureSkipVerify",
+	"policy":                   "policy",
+	"policy_file":              "policyFile",
+	"timeout":                  "timeout",
+	"retries":                  "retries",
+	"public_healthz":           "publicHealthz",
+	"container_credentials":    "containerCredentials",
+	"cache":                    "cache",
+	"jwt":                      "jwt",
+	"jwt.issuer":               "jwt.issuer",
+	"jwt.audience":             "jwt.audience",
+	"jwt.jwks_url":             "jwt.jwksURL",
+	"jwt.jwks_file":            "jwt.jwksFile",
+	"jwt.ca_file":              "jwt.caFile",
+	"jwt.insecure_skip_verify": "jwt.insecureSkipVerify",
+	"jwt.algorithms":           "jwt.algorithms",
+	"jwt.leeway":               "jwt.leeway",
+	"jwt.hmac_secret":          "jwt.hmacSecret",
+	"jwt.hmac_secret_file":     "jwt.hmacSecretFile",
+	"jwt.refresh_cooldown":     "jwt.refreshCooldown",
+	"jwt.fetch_timeout":        "jwt.fetchTimeout",
+	"jwt.max_token_bytes":      "jwt.maxTokenBytes",
+	"jwks_url":                 "jwt.jwksURL",
+	"jwks_file":                "jwt.jwksFile",
+	"hmac_secret":              "jwt.hmacSecret",
+	"hmac_secret_file":         "jwt.hmacSecretFile",
+	"refresh_cooldown":         "jwt.refreshCooldown",
+	"fetch_timeout":            "jwt.fetchTimeout",
+	"max_token_bytes":          "jwt.maxTokenBytes",
 }
 
-// jwtOptions are the core options that live under jwt here although the
-// core's name is shared with a top-level option.
-var jwtOptions = map[string]string{
-	"ca_file":              "jwt.caFile",
-	"insecure_skip_verify": "jwt.insecureSkipVerify",
-}
-
-// hostError rewrites a *core.ConfigError in this plugin's spelling; inJWT
-// says that the error comes from building the key set, where ca_file is
-// jwt.caFile. Any other error is returned as it is.
-func hostError(err error, inJWT bool) error {
+// hostError rewrites a *core.ConfigError in this plugin's spelling. Any
+// other error is returned as it is.
+func hostError(err error) error {
 	// A plain type assertion: errors.As cannot see interpreted types under
 	// yaegi, and the core returns its ConfigErrors unwrapped.
 	ce, ok := err.(*core.ConfigError)
 	if !ok {
 		return err
 	}
-	return optionError(camelOption(ce.Option, inJWT), camelText(ce.Reason))
+	return optionError(camelOption(ce.Option), camelText(ce.Reason))
 }
 
-func camelOption(option string, inJWT bool) string {
-	if inJWT {
-		if name, ok := jwtOptions[option]; ok {
-			return name
-		}
-	}
+func camelOption(option string) string {
 	if name, ok := camelOptions[option]; ok {
 		return name
 	}

@@ -25,17 +25,17 @@ func New(ctx context.Context, next http.Handler, config *Config, name string) (h
 		return nil, err
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, hostError(err, false)
+		return nil, hostError(err)
 	}
 	sts, err := stsClient(cfg)
 	if err != nil {
-		return nil, hostError(err, false)
+		return nil, hostError(err)
 	}
 	// The STS client is built, so a ca_file error from here on is the key
 	// set's: jwt.caFile.
 	issuer, err := core.New(cfg, core.Options{STS: sts, Logger: newLogger(name)})
 	if err != nil {
-		return nil, hostError(err, true)
+		return nil, hostError(err)
 	}
 	return issuer.Wrap(next), nil
 }

@@ -54,6 +54,10 @@ var BadOptions = []BadOption{
 	}, "jwt.hmacSecret: give hmacSecret or hmacSecretFile, not both"},
 	{"hmacSecret too short", func(o map[string]any) { o["jwt"] = map[string]any{"hmacSecret": "short"} }, "jwt.hmacSecret: must be at least 32 bytes"},
 	{"negative maxTokenBytes", func(o map[string]any) { jwt(o)["maxTokenBytes"] = -5 }, "jwt.maxTokenBytes: must not be negative"},
+	{"negative refreshCooldown", func(o map[string]any) { jwt(o)["refreshCooldown"] = "-1s" }, "jwt.refreshCooldown: must not be negative, not -1s"},
+	{"negative fetchTimeout", func(o map[string]any) { jwt(o)["fetchTimeout"] = "-1s" }, "jwt.fetchTimeout: must not be negative, not -1s"},
+	{"negative timeout", func(o map[string]any) { o["timeout"] = "-1s" }, "timeout: must not be negative, not -1s"},
+	{"negative cache", func(o map[string]any) { o["cache"] = "-1m" }, "cache: must not be negative, not -1m0s"},
 }
 
 // jwt is the options' jwt map.
