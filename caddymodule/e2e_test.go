@@ -249,6 +249,61 @@ func TestCaddyValidateNamesUnsetSecret(t *testing.T) {
 	}
 }
 
+// TestCaddyWarnsAtLoad: what will fail every request until something
+// changes (a jwks_file or key file not there yet), and a jwt block that
+// accepts every audience, are warnings at load that name the option and
+// the path; a JWKS file that exists but holds no usable key is an error.
+func TestCaddyWarnsAtLoad(t *testing.T) {
+	bin := caddyBinary(t)
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "mounted-later", "jwks.json")
+	keyFile := filepath.Join(dir, "access_key")
+	caddyfile := func(jwks string) string {
+		return fmt.Sprintf(`:8080 {
+	sts_token {
+		endpoint_url http://s3.example:9000
+		role_arn arn:aws:iam:::role/ARS
+		access_key_file %s
+		secret_key_file %s
+		jwt {
+			issuer https://keycloak.example/realms/shasta
+			jwks_file %s
+		}
+	}
+}
+`, keyFile, keyFile, jwks)
+	}
+	path := filepath.Join(dir, "Caddyfile")
+	if err := os.WriteFile(path, []byte(caddyfile(missing)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := validate(t, bin, nil, "--config", path, "--adapter", "caddyfile")
+	if err != nil || !strings.Contains(out, "Valid configuration") {
+		t.Fatalf("caddy validate: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"sts_token: jwt.jwks_file: " + missing + " does not exist (yet): every request is refused with 503 until it does",
+		"sts_token: access_key_file: " + keyFile + " does not exist (yet)",
+		"sts_token: jwt.audience: not set: every token the issuer signs, for any of its clients, is accepted",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no warning %q in:\n%s", want, out)
+		}
+	}
+
+	garbage := filepath.Join(dir, "garbage.json")
+	if err := os.WriteFile(garbage, []byte(`{"keys":[]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(caddyfile(garbage)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = validate(t, bin, nil, "--config", path, "--adapter", "caddyfile")
+	if err == nil || !strings.Contains(out, "jwt.jwks_file: "+garbage+" holds no usable key") {
+		t.Fatalf("caddy validate with an unusable JWKS file: %v\n%s", err, out)
+	}
+}
+
 // TestCaddyValidateNamesRoleARN: a config without role_arn in assume_role
 // mode fails validation, as a Caddyfile (the adapter checks it) and as JSON
 // (the module's Validate checks it), naming role_arn.

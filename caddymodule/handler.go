@@ -259,6 +259,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.issuer = issuer
+	for _, w := range h.cfg.Warnings() {
+		h.logger.Warn("sts_token: " + w.Error())
+	}
 	h.logger.Debug("sts_token provisioned",
 		zap.String("prefix", h.cfg.Prefix),
 		zap.String("mode", h.cfg.Mode),

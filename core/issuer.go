@@ -63,6 +63,9 @@ func New(cfg Config, opts Options) (*Issuer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := checkFiles(cfg); err != nil {
+		return nil, err
+	}
 	cfg = cfg.normalized()
 	if opts.Now == nil {
 		opts.Now = time.Now

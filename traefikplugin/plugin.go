@@ -31,11 +31,13 @@ func New(ctx context.Context, next http.Handler, config *Config, name string) (h
 	if err != nil {
 		return nil, hostError(err)
 	}
-	// The STS client is built, so a ca_file error from here on is the key
-	// set's: jwt.caFile.
-	issuer, err := core.New(cfg, core.Options{STS: sts, Logger: newLogger(name)})
+	logger := newLogger(name)
+	issuer, err := core.New(cfg, core.Options{STS: sts, Logger: logger})
 	if err != nil {
 		return nil, hostError(err)
+	}
+	for _, w := range cfg.Warnings() {
+		logger.Warn(hostError(w).Error())
 	}
 	return issuer.Wrap(next), nil
 }

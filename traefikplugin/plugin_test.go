@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -263,14 +264,27 @@ func TestAuditLinesOnStdout(t *testing.T) {
 	if rec.Code != http.StatusUnauthorized {
 		t.Fatalf("status %d, want 401", rec.Code)
 	}
-	line, err := bufio.NewReader(r).ReadString('\n')
-	if err != nil && err != io.EOF {
-		t.Fatal(err)
+	lines := bufio.NewReader(r)
+	next := func() (string, map[string]any) {
+		t.Helper()
+		line, err := lines.ReadString('\n')
+		if err != nil && err != io.EOF {
+			t.Fatal(err)
+		}
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("not a JSON line: %q", line)
+		}
+		return line, entry
 	}
-	var entry map[string]any
-	if err := json.Unmarshal([]byte(line), &entry); err != nil {
-		t.Fatalf("not a JSON line: %q", line)
+	// validOptions sets no audience: New says so once, in this plugin's
+	// spelling of the option.
+	line, entry := next()
+	if entry["level"] != "WARN" || entry["middleware"] != "sts@file" ||
+		!strings.HasPrefix(fmt.Sprint(entry["msg"]), "jwt.audience: not set: every token the issuer signs") {
+		t.Errorf("first line %q is not the audience warning", line)
 	}
+	line, entry = next()
 	if entry["middleware"] != "sts@file" || entry["outcome"] != "no_bearer" || entry["level"] != "INFO" {
 		t.Errorf("audit line %q lacks the middleware name, outcome or level", line)
 	}
