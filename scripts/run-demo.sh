@@ -14,9 +14,11 @@
 #   scripts/run-demo.sh            run until Ctrl-C
 #   scripts/run-demo.sh --check    run the printed commands once, then stop
 #
-# STS=minio|rgw picks the backend; STSGATE_DEMO_PORT the gateway's port
-# (default: 8080 when free); STSGATE_DEMO_CADDYFILE another Caddyfile
-# (default: Caddyfile.example).
+# STS=minio|rgw picks the backend; GATEWAY=caddy|traefik the gateway (the
+# real Traefik loads the plugin from this checkout as a local plugin, with
+# the same settings Caddyfile.example reads); STSGATE_DEMO_PORT the
+# gateway's port (default: 8080 when free); STSGATE_DEMO_CADDYFILE another
+# Caddyfile (default: Caddyfile.example).
 set -euo pipefail
 
 # On a terminal, Ctrl-C reaches every process of the foreground group: make
@@ -43,6 +45,11 @@ sts=${STS:-minio}
 case "$sts" in
   minio|rgw) ;;
   *) echo "demo: STS=$sts: pick minio or rgw" >&2; exit 2 ;;
+esac
+gateway=${GATEWAY:-caddy}
+case "$gateway" in
+  caddy|traefik) ;;
+  *) echo "demo: GATEWAY=$gateway: pick caddy or traefik" >&2; exit 2 ;;
 esac
 
 pids=()
@@ -94,8 +101,12 @@ wait_http() {
   done
 }
 
-step "building bin/caddy and stsdev (the first run compiles Caddy: minutes, then seconds)"
-(cd caddymodule && go build -o ../bin/caddy ./cmd/caddy)
+if [[ "$gateway" == caddy ]]; then
+  step "building bin/caddy and stsdev (the first run compiles Caddy: minutes, then seconds)"
+  (cd caddymodule && go build -o ../bin/caddy ./cmd/caddy)
+else
+  step "building stsdev"
+fi
 (cd e2e && go build -o "$stsdev" ./cmd/stsdev)
 
 if [[ "$sts" == minio ]]; then
@@ -168,18 +179,68 @@ export OIDC_ISSUER=$issuer
 export OIDC_JWKS_FILE=$demo/keys/jwks.json
 export OIDC_AUDIENCE=$audience
 
-caddyfile=${STSGATE_DEMO_CADDYFILE:-Caddyfile.example}
-step "starting Caddy with $caddyfile"
-# Caddy's own state (autosave.json, certificates) stays under .cache/demo.
-XDG_DATA_HOME=$demo/caddy-data XDG_CONFIG_HOME=$demo/caddy-config \
-  "$root/bin/caddy" run --config "$caddyfile" --adapter caddyfile >"$demo/caddy.log" 2>&1 &
-pids+=($!)
+if [[ "$gateway" == caddy ]]; then
+  caddyfile=${STSGATE_DEMO_CADDYFILE:-Caddyfile.example}
+  gateway_name="Caddy with $caddyfile"
+  step "starting Caddy with $caddyfile"
+  # Caddy's own state (autosave.json, certificates) stays under .cache/demo.
+  XDG_DATA_HOME=$demo/caddy-data XDG_CONFIG_HOME=$demo/caddy-config \
+    "$root/bin/caddy" run --config "$caddyfile" --adapter caddyfile >"$demo/gateway.log" 2>&1 &
+  pids+=($!)
+else
+  step "building Traefik (the first run: minutes, then instant)"
+  scripts/build-traefik.sh
+  gateway_name="Traefik with the plugin from this checkout"
+  step "starting Traefik"
+  tdir=$demo/traefik
+  plugin=$tdir/plugins-local/src/github.com/stsgate/stsgate
+  rm -rf "$tdir"
+  mkdir -p "$plugin"
+  # What Traefik interprets: the manifest, the module and its vendor/.
+  cp -r .traefik.yml go.mod go.sum core traefikplugin vendor "$plugin/"
+  cat >"$tdir/traefik.yml" <<YAML
+global: {checkNewVersion: false, sendAnonymousUsage: false}
+entryPoints:
+  web: {address: "127.0.0.1:$gateway_port"}
+providers:
+  file: {filename: dynamic.yml}
+experimental:
+  localPlugins:
+    stsgate: {moduleName: github.com/stsgate/stsgate}
+log: {level: INFO, noColor: true}
+YAML
+  cat >"$tdir/dynamic.yml" <<YAML
+http:
+  routers:
+    sts:
+      entryPoints: [web]
+      rule: "PathPrefix(\`/apis/sts\`)"
+      middlewares: [sts]
+      service: noop@internal
+  middlewares:
+    sts:
+      plugin:
+        stsgate:
+          endpointURL: "$S3_URL"
+          stsEndpoint: "$STS_ENDPOINT"
+          region: "$STS_REGION"
+          roleArn: "$STS_ROLE_ARN"
+          accessKey: "$STS_ACCESS_KEY"
+          secretKey: "$STS_SECRET_KEY"
+          jwt:
+            issuer: "$OIDC_ISSUER"
+            jwksFile: "$OIDC_JWKS_FILE"
+            audience: "$OIDC_AUDIENCE"
+YAML
+  (cd "$tdir" && exec "$bindir/traefik" --configFile=traefik.yml) >"$demo/gateway.log" 2>&1 &
+  pids+=($!)
+fi
 
 mint() { "$stsdev" token -dir "$demo/keys" -sub "${1:-jane}" -aud "$audience" -iss "$issuer" -ttl 1h; }
 token=$(mint jane)
-if ! wait_http "$gateway_url/apis/sts/healthz" 30 -H "Authorization: Bearer $token"; then
-  echo "--- caddy.log" >&2
-  tail -n 30 "$demo/caddy.log" >&2
+if ! wait_http "$gateway_url/apis/sts/healthz" 60 -H "Authorization: Bearer $token"; then
+  echo "--- gateway.log" >&2
+  tail -n 30 "$demo/gateway.log" >&2
   exit 1
 fi
 
@@ -191,7 +252,7 @@ cat <<EOF
 
 stsgate demo is up (logs in .cache/demo/*.log)
 
-  gateway   $gateway_url   (Caddy with $caddyfile, on 127.0.0.1 only)
+  gateway   $gateway_url   ($gateway_name, on 127.0.0.1 only)
   token     PUT $gateway_url/apis/sts/token
   backend   $s3_url   $backend
 
