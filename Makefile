@@ -14,6 +14,7 @@ export STSGATE_CADDY    := $(ROOT)/bin/caddy
 export STSGATE_TRAEFIK  := $(CACHE)/traefik
 export STSGATE_MINIO    := $(CACHE)/minio
 export STSGATE_HYDRA    := $(CACHE)/hydra
+export STSGATE_XCADDY   := $(CACHE)/xcaddy
 export STSGATE_REQUIRE_BINARIES := 1
 
 # go.work ties the modules together for editors and ad-hoc builds; make
@@ -23,7 +24,7 @@ export GOWORK := off
 
 GO_TEST_FLAGS ?= -count=1
 
-.PHONY: all build run test test-core test-caddy test-e2e bench traefik minio hydra deps vendor-check fmt-check clean
+.PHONY: all build run test test-core test-caddy test-e2e bench traefik minio hydra xcaddy deps vendor-check fmt-check clean
 
 all: build
 
@@ -39,6 +40,10 @@ minio:
 hydra:
 	scripts/build-hydra.sh
 
+# The pinned xcaddy (tools/xcaddy), for the README test's xcaddy build.
+xcaddy:
+	cd tools/xcaddy && go build -o $(CACHE)/xcaddy github.com/caddyserver/xcaddy/cmd/xcaddy
+
 # Debian packages the end-to-end tests run: Ceph (RGW), boto3, the aws CLI.
 deps:
 	scripts/install-test-deps.sh
@@ -46,7 +51,7 @@ deps:
 run:
 	scripts/run-demo.sh
 
-test: fmt-check vendor-check deps test-core build traefik minio hydra test-caddy test-e2e
+test: fmt-check vendor-check deps test-core build traefik minio hydra xcaddy test-caddy test-e2e
 
 fmt-check:
 	@unformatted=$$(gofmt -l core internal traefikplugin caddymodule e2e scripts 2>/dev/null); \

@@ -1,0 +1,263 @@
+package e2e
+
+// The README's code blocks work as written: those that can run here do
+// (the xcaddy build from a checkout, list-modules), every Caddyfile block
+// validates with the built Caddy, every Traefik block's plugin options load
+// through the plugin as Traefik's interpreter runs it, the pinned release
+// is the CHANGELOG's newest, and the JSON examples are what the API says.
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/stsgate/stsgate/internal/conformance"
+	"github.com/stsgate/stsgate/internal/testproc"
+)
+
+// readmeBlock is one fenced code block.
+type readmeBlock struct {
+	lang, text string
+	line       int
+}
+
+var fence = regexp.MustCompile("(?m)^```([a-z]*)\\n((?s:.*?))^```")
+
+func readmeBlocks(t *testing.T) []readmeBlock {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []readmeBlock
+	for _, m := range fence.FindAllSubmatchIndex(data, -1) {
+		blocks = append(blocks, readmeBlock{
+			lang: string(data[m[2]:m[3]]),
+			text: string(data[m[4]:m[5]]),
+			line: 1 + strings.Count(string(data[:m[0]]), "\n"),
+		})
+	}
+	if len(blocks) < 10 {
+		t.Fatalf("only %d code blocks in README.md", len(blocks))
+	}
+	return blocks
+}
+
+// shellCommands joins continued lines and drops comments.
+func shellCommands(text string) []string {
+	var cmds []string
+	cur := ""
+	for _, line := range strings.Split(text, "\n") {
+		if i := strings.Index(line, " #"); i >= 0 && !strings.Contains(line[:i], "'") && !strings.Contains(line[:i], "\"") {
+			line = line[:i]
+		}
+		line = strings.TrimRight(line, " \t")
+		if strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		if strings.HasSuffix(line, "\\") {
+			cur += strings.TrimSuffix(line, "\\") + " "
+			continue
+		}
+		cur += line
+		if strings.TrimSpace(cur) != "" {
+			cmds = append(cmds, strings.Join(strings.Fields(cur), " "))
+		}
+		cur = ""
+	}
+	return cmds
+}
+
+func TestReadmeCaddyfileBlocksValidate(t *testing.T) {
+	bin := testproc.Binary(t, "STSGATE_CADDY", "../bin/caddy")
+	n := 0
+	for _, b := range readmeBlocks(t) {
+		if b.lang != "caddyfile" {
+			continue
+		}
+		n++
+		dir := t.TempDir()
+		path := filepath.Join(dir, "Caddyfile")
+		if err := os.WriteFile(path, []byte(b.text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, "validate", "--config", path, "--adapter", "caddyfile")
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "XDG_DATA_HOME=" + dir, "XDG_CONFIG_HOME=" + dir}
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Valid configuration") {
+			t.Errorf("README.md:%d: caddy validate: %v\n%s", b.line, err, out)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no caddyfile block in README.md")
+	}
+}
+
+// findPluginOptions returns every map under a "stsgate" key below a
+// "plugin" key: a middleware's plugin options.
+func findPluginOptions(v any, underPlugin bool, out *[]map[string]any) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, child := range v {
+			if underPlugin && k == traefikPluginName {
+				if m, ok := child.(map[string]any); ok {
+					*out = append(*out, m)
+					continue
+				}
+			}
+			findPluginOptions(child, k == "plugin", out)
+		}
+	case []any:
+		for _, child := range v {
+			findPluginOptions(child, false, out)
+		}
+	}
+}
+
+func TestReadmeTraefikBlocksLoad(t *testing.T) {
+	p := loadYaegiPlugin(t)
+	changelog, err := os.ReadFile(filepath.Join(repoRoot(t), "CHANGELOG.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newest := regexp.MustCompile(`(?m)^## (v[0-9]+\.[0-9]+\.[0-9]+) `).FindSubmatch(changelog)
+	if newest == nil {
+		t.Fatal("CHANGELOG.md names no release")
+	}
+	loaded, pinned := 0, 0
+	for _, b := range readmeBlocks(t) {
+		if b.lang != "yaml" {
+			continue
+		}
+		var doc map[string]any
+		if err := yaml.Unmarshal([]byte(b.text), &doc); err != nil {
+			t.Errorf("README.md:%d: not YAML: %v", b.line, err)
+			continue
+		}
+		if exp, ok := doc["experimental"].(map[string]any); ok {
+			if plugins, ok := exp["plugins"].(map[string]any); ok {
+				v := plugins[traefikPluginName].(map[string]any)["version"]
+				if v != string(newest[1]) {
+					t.Errorf("README.md:%d: the catalog snippet pins %v, the newest release is %s", b.line, v, newest[1])
+				}
+				pinned++
+			}
+		}
+		var options []map[string]any
+		findPluginOptions(doc, false, &options)
+		for _, o := range options {
+			if _, err := p.build(o, conformance.NextHandler(), "readme"); err != nil {
+				t.Errorf("README.md:%d: the plugin refuses these options: %v", b.line, err)
+			}
+			loaded++
+		}
+	}
+	if loaded < 2 || pinned != 1 {
+		t.Fatalf("%d plugin option blocks loaded and %d catalog snippets checked", loaded, pinned)
+	}
+}
+
+func TestReadmeJSONExamples(t *testing.T) {
+	doc := openAPI(t)
+	token := doc.Components.Schemas["Token"].Value
+	n := 0
+	for _, b := range readmeBlocks(t) {
+		if b.lang != "json" {
+			continue
+		}
+		n++
+		var v any
+		if err := json.Unmarshal([]byte(b.text), &v); err != nil {
+			t.Errorf("README.md:%d: not JSON: %v", b.line, err)
+			continue
+		}
+		if m, ok := v.(map[string]any); ok && m["Credentials"] != nil {
+			if err := token.VisitJSON(v); err != nil {
+				t.Errorf("README.md:%d: the Token example is not a Token document: %v", b.line, err)
+			}
+		}
+	}
+	if n < 2 {
+		t.Fatalf("only %d json blocks", n)
+	}
+}
+
+// TestReadmeBuildCommands runs the Build section's commands that work from a
+// checkout: list-modules on the built Caddy, and the xcaddy build (xcaddy
+// is a pinned Go tool, tools/xcaddy). Two settings are the test machine's,
+// not the user's: this repository is not on the Go module proxy, which here
+// answers 403 (not 404) for it, so module look-ups are off and the checksum
+// database is reached through the proxy; and Caddy is pinned to the
+// version caddymodule/go.mod names, which the build cache already holds.
+func TestReadmeBuildCommands(t *testing.T) {
+	root := repoRoot(t)
+	var xcaddyLine string
+	ran := 0
+	for _, b := range readmeBlocks(t) {
+		if b.lang != "sh" {
+			continue
+		}
+		for _, c := range shellCommands(b.text) {
+			switch {
+			case strings.HasPrefix(c, "bin/caddy list-modules"):
+				testproc.Binary(t, "STSGATE_CADDY", "../bin/caddy")
+				cmd := exec.Command("bash", "-c", c)
+				cmd.Dir = root
+				if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "http.handlers.sts_token") {
+					t.Errorf("README.md:%d: %s: %v\n%s", b.line, c, err, out)
+				}
+				ran++
+			case strings.HasPrefix(c, "xcaddy build") && strings.Contains(c, "=./caddymodule"):
+				xcaddyLine = c
+			}
+		}
+	}
+	if ran == 0 || xcaddyLine == "" {
+		t.Fatalf("the Build commands are not in README.md (ran %d, xcaddy %q)", ran, xcaddyLine)
+	}
+	if testing.Short() {
+		t.Skip("the xcaddy build takes about a minute")
+	}
+	xcaddy := testproc.Binary(t, "STSGATE_XCADDY", "../.cache/bin/xcaddy")
+	gomod, err := os.ReadFile(filepath.Join(root, "caddymodule", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	caddyVersion := regexp.MustCompile(`github.com/caddyserver/caddy/v2 (v\S+)`).FindSubmatch(gomod)
+	if caddyVersion == nil {
+		t.Fatal("caddymodule/go.mod names no Caddy version")
+	}
+	out := filepath.Join(t.TempDir(), "caddy")
+	args := append(strings.Fields(strings.TrimPrefix(xcaddyLine, "xcaddy ")), "--output", out)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, xcaddy, args...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOPROXY=off",
+		"GOSUMDB=sum.golang.org https://proxy.golang.org/sumdb/sum.golang.org",
+		"CADDY_VERSION="+string(caddyVersion[1]))
+	start := time.Now()
+	if log, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", xcaddyLine, err, tail(string(log), 3000))
+	}
+	t.Logf("%s: built in %s", xcaddyLine, time.Since(start).Round(time.Second))
+	list, err := exec.Command(out, "list-modules").CombinedOutput()
+	if err != nil || !strings.Contains(string(list), "http.handlers.sts_token") {
+		t.Fatalf("the xcaddy-built Caddy does not list http.handlers.sts_token: %v", err)
+	}
+}
+
+// tail is the last n bytes of s.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}
