@@ -5,12 +5,12 @@ package e2e
 // ("Bearer <jwt>") and AWS_ENDPOINT_URL_S3 fetch their credentials from the
 // gateway, use them on MinIO, and fetch again when they near expiry.
 //
-// aws-sdk-go-v2 runs over TLS. Neither SDK applies AWS_CA_BUNDLE to its
-// container-credentials fetch: aws-sdk-go-v2 (config v1.33) builds that
-// client without it, so the program hands the CA over with
-// config.WithEndpointCredentialOptions (or the system store trusts it);
-// botocore checks TLS there against certifi's bundle, so Python and the aws
-// CLI reach the gateway over loopback HTTP, which botocore accepts for this.
+// Every client reaches the gateway over TLS, with a test CA. Neither SDK
+// applies AWS_CA_BUNDLE to its container-credentials fetch: aws-sdk-go-v2
+// (config v1.33) builds that client without it, so the program hands the CA
+// over with config.WithEndpointCredentialOptions; botocore checks that
+// fetch against certifi's bundle, so Python and the aws CLI get a certifi
+// whose bundle holds the test CA (what trusting a site CA amounts to).
 
 import (
 	"bytes"
@@ -114,16 +114,19 @@ func TestContainerCredentialsBotocore(t *testing.T) {
 	env := newMinIOEnv(t)
 	py := pythonWithContainerTokenFile(t)
 	aws := awsCLIWithContainerTokenFile(t)
-	for _, gw := range gatewayTargets {
+	tt := newTestTLS(t)
+	certifi := certifiTrusting(t, py, tt)
+	for _, gw := range tlsGatewayTargets {
 		t.Run(gw.name, func(t *testing.T) {
 			cfg, rec := containerConfig(t, env)
-			credURL := gw.start(t, cfg) + cfg.Prefix + "/credentials"
+			credURL := gw.start(t, cfg, tt) + cfg.Prefix + "/credentials"
 			home := t.TempDir()
 			vars := []string{
 				"AWS_CONTAINER_CREDENTIALS_FULL_URI=" + credURL,
 				"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=" + writeAuthorization(t, env.token("pythonista", nil)),
 				"AWS_ENDPOINT_URL_S3=" + env.MinIO.URL,
 				"AWS_DEFAULT_REGION=" + minioRegion,
+				"PYTHONPATH=" + certifi,
 			}
 			bucket := "cc-py-" + gw.name
 			t.Run("boto3", func(t *testing.T) {
@@ -158,26 +161,61 @@ print("keys:", sorted(o["Key"] for o in s3.list_objects_v2(Bucket=sys.argv[1])["
 					t.Fatalf("aws s3 ls: %s", out)
 				}
 			})
-			t.Run("expired_token", func(t *testing.T) {
-				claims := env.IdP.Claims(time.Now().Add(-2*time.Hour), "late")
-				expired := conformance.Sign("RS256", env.IdP.RSA, claims, nil)
-				bad := []string{
-					"AWS_CONTAINER_CREDENTIALS_FULL_URI=" + credURL,
-					"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=" + writeAuthorization(t, expired),
-					"AWS_ENDPOINT_URL_S3=" + env.MinIO.URL,
-					"AWS_DEFAULT_REGION=" + minioRegion,
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-				defer cancel()
-				cmd := exec.CommandContext(ctx, aws, "s3", "ls")
-				cmd.Env = clientEnv(home, bad...)
-				out, err := cmd.CombinedOutput()
-				if err == nil || ctx.Err() != nil || !strings.Contains(string(out), "401") {
-					t.Fatalf("aws s3 ls with an expired token: %v (context %v)\n%s", err, ctx.Err(), out)
-				}
-			})
+			claims := env.IdP.Claims(time.Now().Add(-2*time.Hour), "late")
+			expired := conformance.Sign("RS256", env.IdP.RSA, claims, nil)
+			for name, bearer := range map[string]string{"expired_token": expired, "no_token": ""} {
+				t.Run(name, func(t *testing.T) {
+					bad := []string{
+						"AWS_CONTAINER_CREDENTIALS_FULL_URI=" + credURL,
+						"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=" + writeAuthorization(t, bearer),
+						"AWS_ENDPOINT_URL_S3=" + env.MinIO.URL,
+						"AWS_DEFAULT_REGION=" + minioRegion,
+						"PYTHONPATH=" + certifi,
+					}
+					ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+					defer cancel()
+					cmd := exec.CommandContext(ctx, aws, "s3", "ls")
+					cmd.Env = clientEnv(home, bad...)
+					out, err := cmd.CombinedOutput()
+					if err == nil || ctx.Err() != nil || !strings.Contains(string(out), "401") {
+						t.Fatalf("aws s3 ls: %v (context %v)\n%s", err, ctx.Err(), out)
+					}
+				})
+			}
 		})
 	}
+}
+
+// certifiTrusting makes a directory to put first on PYTHONPATH: a certifi
+// module whose bundle is py's own certifi bundle plus the test CA.
+func certifiTrusting(t *testing.T, py string, tt *testTLS) string {
+	t.Helper()
+	real, err := exec.Command(py, "-c", "import certifi; print(certifi.where(), end='')").Output()
+	if err != nil {
+		t.Fatalf("certifi: %v", err)
+	}
+	bundle, err := os.ReadFile(string(real))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := os.ReadFile(tt.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pkg := filepath.Join(dir, "certifi")
+	if err := os.MkdirAll(pkg, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pem := filepath.Join(pkg, "cacert.pem")
+	if err := os.WriteFile(pem, append(append(bundle, '\n'), ca...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := "def where():\n    return " + strconv.Quote(pem) + "\n\ndef contents():\n    return open(where()).read()\n"
+	if err := os.WriteFile(filepath.Join(pkg, "__init__.py"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // pythonWithContainerTokenFile is a python3 whose botocore reads
