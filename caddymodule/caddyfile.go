@@ -287,6 +287,11 @@ func (j *JWTConfig) unmarshalOption(d *caddyfile.Dispenser) error {
 func oneArg(d *caddyfile.Dispenser, dst *string) error {
 	option := d.Val()
 	args := d.RemainingArgs()
+	if len(args) == 0 {
+		// Caddy replaces {$VAR} before this runs: an unset variable
+		// without a default leaves the option bare.
+		return d.Errf("%s needs exactly one argument, got none (a {$VARIABLE} that is unset and has no :default leaves none)", option)
+	}
 	if len(args) != 1 {
 		return d.Errf("%s needs exactly one argument, got %d", option, len(args))
 	}

@@ -57,6 +57,9 @@ var BadOptions = []BadOption{
 	{"negative refreshCooldown", func(o map[string]any) { jwt(o)["refreshCooldown"] = "-1s" }, "jwt.refreshCooldown: must not be negative, not -1s"},
 	{"negative fetchTimeout", func(o map[string]any) { jwt(o)["fetchTimeout"] = "-1s" }, "jwt.fetchTimeout: must not be negative, not -1s"},
 	{"negative timeout", func(o map[string]any) { o["timeout"] = "-1s" }, "timeout: must not be negative, not -1s"},
+	{"jwksFile with no usable key", func(o map[string]any) {
+		o["jwt"] = map[string]any{"jwksFile": "../.traefik.yml"}
+	}, "jwt.jwksFile: ../.traefik.yml holds no usable key"},
 	{"negative cache", func(o map[string]any) { o["cache"] = "-1m" }, "cache: must not be negative, not -1m0s"},
 }
 
