@@ -246,7 +246,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.sts = client
-	metrics, err := newMetrics(ctx.GetMetricsRegistry(), h.cfg.JWT)
+	metrics, err := newMetrics(ctx.GetMetricsRegistry())
 	if err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
@@ -259,6 +259,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.issuer = issuer
+	if metrics != nil {
+		metrics.countKeys(issuer.KeySource())
+	}
 	for _, w := range h.cfg.Warnings() {
 		h.logger.Warn("sts_token: " + w.Error())
 	}

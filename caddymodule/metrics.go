@@ -24,11 +24,12 @@ const (
 type metrics struct {
 	requests *prometheus.CounterVec
 	stsCalls *prometheus.HistogramVec
+	keys     *keyStats
 }
 
-// newMetrics registers (or finds) the collectors in reg and adds the key
-// source of jwt to the JWKS fetch counters. A nil reg gives nil metrics.
-func newMetrics(reg prometheus.Registerer, jwt core.JWTConfig) (*metrics, error) {
+// newMetrics registers (or finds) the collectors in reg. A nil reg gives
+// nil metrics.
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return nil, nil
 	}
@@ -55,8 +56,12 @@ func newMetrics(reg prometheus.Registerer, jwt core.JWTConfig) (*metrics, error)
 	if err != nil {
 		return nil, err
 	}
-	keys.add(statsSource(jwt))
-	return &metrics{requests: requests, stsCalls: stsCalls}, nil
+	return &metrics{requests: requests, stsCalls: stsCalls, keys: keys}, nil
+}
+
+// countKeys adds an issuer's key source to the JWKS fetch counters.
+func (m *metrics) countKeys(src core.StatsKeySet) {
+	m.keys.add(src)
 }
 
 // Request counts one answered request.
@@ -85,20 +90,6 @@ func registerOrReuse[C prometheus.Collector](reg prometheus.Registerer, c C) (C,
 	return c, err
 }
 
-// statsSource is the key source whose fetches jwt's key set counts: the
-// asymmetric source (JWKS URL, file or discovery), which the core shares
-// process-wide by its settings, so that two handlers with the same source
-// count it once. An HMAC secret alone has no fetches: nil.
-func statsSource(jwt core.JWTConfig) core.StatsKeySet {
-	jwt.HMACSecret = ""
-	ks, err := core.NewKeySet(jwt)
-	if err != nil {
-		return nil
-	}
-	stats, _ := ks.(core.StatsKeySet)
-	return stats
-}
-
 // keyStats reports the fetches of the key sources of one config's handlers
 // (discovery and JWKS requests, JWKS file reads) as two counters.
 type keyStats struct {
@@ -120,7 +111,8 @@ func newKeyStats() *keyStats {
 	}
 }
 
-// add counts src too, once however many handlers share it.
+// add counts src too, once however many handlers share it (the core shares
+// a key source among the issuers with the same settings).
 func (k *keyStats) add(src core.StatsKeySet) {
 	if src == nil {
 		return

@@ -44,6 +44,7 @@ type Issuer struct {
 	// credentialsPath is "" unless ContainerCredentials is on.
 	credentialsPath string
 	verifier        *Verifier
+	keys            KeySet
 	sts             STS
 	// stdSTS is sts when it is the core's own client, called without the
 	// STS interface (see hotpath.go).
@@ -94,6 +95,7 @@ func New(cfg Config, opts Options) (*Issuer, error) {
 		tokenPath:   cfg.Prefix + "/token",
 		healthzPath: cfg.Prefix + "/healthz",
 		verifier:    NewVerifier(cfg.JWT, keys, opts.Now),
+		keys:        keys,
 		sts:         sts,
 		policy:      policy,
 		log:         opts.Logger,
@@ -127,6 +129,20 @@ func buildSTS(cfg Config, opts Options) (STS, error) {
 		}
 	}
 	return NewSTSClient(cfg.STS, creds)
+}
+
+// KeySource is the source the issuer's token signing keys are fetched from
+// (a JWKS URL, OIDC discovery or a JWKS file), for hosts that report its
+// fetches; it is shared by every issuer with the same settings. Nil when the
+// keys are static (an HMAC secret alone, or Options.Keys without Stats).
+func (i *Issuer) KeySource() StatsKeySet {
+	switch k := i.keys.(type) {
+	case *hmacSplitKeySet:
+		return k.asym
+	case StatsKeySet:
+		return k
+	}
+	return nil
 }
 
 // Handles reports whether r is for one of the issuer's routes. Everything
