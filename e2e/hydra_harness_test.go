@@ -87,24 +87,14 @@ log:
 			t.Logf("hydra output:\n%s", out.String())
 		}
 	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if resp, err := http.Get(h.admin + "/health/ready"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
+	testproc.WaitReady(t, "hydra", 60*time.Second, done, out, func() bool {
+		resp, err := http.Get(h.admin + "/health/ready")
+		if err != nil {
+			return false
 		}
-		select {
-		case <-done:
-			t.Fatalf("hydra exited: %v\n%s", cmd.ProcessState, out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("hydra not ready within 60s\n%s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 	var client struct {
 		ID     string `json:"client_id"`
 		Secret string `json:"client_secret"`

@@ -17,12 +17,7 @@ import (
 	"github.com/stsgate/stsgate/internal/testproc"
 )
 
-type hydraScenario struct {
-	name string
-	run  func(t *testing.T, env *hydraEnv, gw gatewayTarget)
-}
-
-var hydraScenarios = []hydraScenario{
+var hydraScenarios = []scenario[*hydraEnv]{
 	{"discovery", hydraDiscovery},
 	{"web_identity", hydraWebIdentity},
 	{"key_rotation", hydraKeyRotation},
@@ -41,17 +36,7 @@ func TestHydra(t *testing.T) {
 	m := startMinIO(t, testproc.Binary(t, "STSGATE_MINIO", "../.cache/bin/minio"), h.Issuer+"/.well-known/openid-configuration")
 	env := &hydraEnv{Hydra: h, minio: &minioEnv{MinIO: m, GatewayAK: "stsgate-gateway", GatewaySK: "stsgate-gateway-secret"}}
 	env.minio.addUser(t, env.minio.GatewayAK, env.minio.GatewaySK, "readwrite")
-	for _, gw := range gatewayTargets {
-		t.Run(gw.name, func(t *testing.T) {
-			for _, sc := range hydraScenarios {
-				t.Run(sc.name, func(t *testing.T) {
-					start := time.Now()
-					sc.run(t, env, gw)
-					t.Logf("%s/%s: %s", gw.name, sc.name, time.Since(start).Round(time.Millisecond))
-				})
-			}
-		})
-	}
+	runScenarios(t, env, hydraScenarios)
 }
 
 // config is an assume_role configuration on MinIO that finds Hydra's keys

@@ -23,13 +23,7 @@ import (
 	"github.com/stsgate/stsgate/internal/conformance"
 )
 
-// minioScenario is one behaviour, checked through every gateway target.
-type minioScenario struct {
-	name string
-	run  func(t *testing.T, env *minioEnv, gw gatewayTarget)
-}
-
-var minioScenarios = []minioScenario{
+var minioScenarios = []scenario[*minioEnv]{
 	{"assume_role", minioAssumeRole},
 	{"session_policy", minioSessionPolicy},
 	{"web_identity", minioWebIdentity},
@@ -42,18 +36,7 @@ var minioScenarios = []minioScenario{
 // TestMinIO starts one MinIO and IdP, then runs every scenario through every
 // gateway target.
 func TestMinIO(t *testing.T) {
-	env := newMinIOEnv(t)
-	for _, gw := range gatewayTargets {
-		t.Run(gw.name, func(t *testing.T) {
-			for _, sc := range minioScenarios {
-				t.Run(sc.name, func(t *testing.T) {
-					start := time.Now()
-					sc.run(t, env, gw)
-					t.Logf("%s/%s: %s", gw.name, sc.name, time.Since(start).Round(time.Millisecond))
-				})
-			}
-		})
-	}
+	runScenarios(t, newMinIOEnv(t), minioScenarios)
 }
 
 // baseConfig is an assume_role configuration against env's MinIO, signed

@@ -90,21 +90,10 @@ func startRGW(t *testing.T) *rgwServer {
 		}
 	})
 	envFile := filepath.Join(dir, "env")
-	deadline := time.Now().Add(150 * time.Second)
-	for {
-		if _, err := os.Stat(envFile); err == nil {
-			break
-		}
-		select {
-		case <-done:
-			t.Fatalf("start-rgw exited: %v\n%s", cmd.ProcessState, out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("RGW was not ready within 150s\n%s", out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testproc.WaitReady(t, "start-rgw", 150*time.Second, done, out, func() bool {
+		_, err := os.Stat(envFile)
+		return err == nil
+	})
 	vars := readEnvFile(t, envFile)
 	r := &rgwServer{
 		URL: vars["RGW_URL"], AccessKey: vars["RGW_ACCESS_KEY"], SecretKey: vars["RGW_SECRET_KEY"],

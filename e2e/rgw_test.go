@@ -26,12 +26,7 @@ import (
 	"github.com/stsgate/stsgate/internal/conformance"
 )
 
-type rgwScenario struct {
-	name string
-	run  func(t *testing.T, env *rgwEnv, gw gatewayTarget)
-}
-
-var rgwScenarios = []rgwScenario{
+var rgwScenarios = []scenario[*rgwEnv]{
 	{"assume_role", rgwAssumeRole},
 	{"session_policy", rgwSessionPolicy},
 	{"sts_errors", rgwSTSErrors},
@@ -44,17 +39,7 @@ var rgwScenarios = []rgwScenario{
 func TestRGW(t *testing.T) {
 	env := newRGWEnv(t)
 	env.trustIdP(t)
-	for _, gw := range gatewayTargets {
-		t.Run(gw.name, func(t *testing.T) {
-			for _, sc := range rgwScenarios {
-				t.Run(sc.name, func(t *testing.T) {
-					start := time.Now()
-					sc.run(t, env, gw)
-					t.Logf("%s/%s: %s", gw.name, sc.name, time.Since(start).Round(time.Millisecond))
-				})
-			}
-		})
-	}
+	runScenarios(t, env, rgwScenarios)
 }
 
 // rgwAssumeRole: a token buys credentials for the pathed role that create a

@@ -77,6 +77,25 @@ func (b *Buffer) String() string {
 	return b.buf.String()
 }
 
+// WaitReady polls ready until it holds, failing the test when the process
+// (done closed when it exited) stops first or limit passes; out is the
+// process's output, shown with the failure.
+func WaitReady(t testing.TB, what string, limit time.Duration, done <-chan struct{}, out *Buffer, ready func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !ready() {
+		select {
+		case <-done:
+			t.Fatalf("%s exited before it was ready\n%s", what, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s was not ready within %s\n%s", what, limit, out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // Stop asks a child process to stop (SIGTERM) and kills it if it has not
 // exited within grace. done must be closed once cmd.Wait has returned; a
 // child that has exited already is left alone.
