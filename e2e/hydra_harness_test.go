@@ -73,14 +73,8 @@ log:
 	cmd := exec.Command(bin, "serve", "all", "--dev", "--config", configFile)
 	// SQA_OPT_OUT: no usage reports; this machine talks to loopback only.
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "SQA_OPT_OUT=true"}
-	out := &testproc.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
+	out, done := testproc.Start(t, cmd)
 	t.Cleanup(func() {
 		testproc.Stop(cmd, done, 10*time.Second)
 		if t.Failed() {

@@ -101,14 +101,7 @@ func minioSessionPolicy(t *testing.T, env *minioEnv, gw gatewayTarget) {
 		t.Fatal(err)
 	}
 	cfg := env.baseConfig()
-	cfg.Policy = fmt.Sprintf(`{
-  "Version": "2012-10-17",
-  "Statement": [{
-    "Effect": "Allow",
-    "Action": ["s3:PutObject", "s3:GetObject"],
-    "Resource": ["arn:aws:s3:::%s/${claim:preferred_username}/*"]
-  }]
-}`, bucket)
+	cfg.Policy = homePolicy(bucket + "/")
 	url := gw.start(t, cfg) + cfg.Prefix + "/token"
 	c := mustIssue(t, url, env.token("alice", nil), env.MinIO.URL).S3()
 
@@ -133,6 +126,20 @@ func minioSessionPolicy(t *testing.T, env *minioEnv, gw gatewayTarget) {
 			t.Errorf("%s: got %v (code %q), want AccessDenied", what, err, code)
 		}
 	}
+}
+
+// homePolicy is a session policy that lets the caller put and get objects
+// under prefix (bucket/...) followed by its preferred_username, and
+// nothing else.
+func homePolicy(prefix string) string {
+	return fmt.Sprintf(`{
+  "Version": "2012-10-17",
+  "Statement": [{
+    "Effect": "Allow",
+    "Action": ["s3:PutObject", "s3:GetObject"],
+    "Resource": ["arn:aws:s3:::%s${claim:preferred_username}/*"]
+  }]
+}`, prefix)
 }
 
 // minioWebIdentity: MinIO trusts the IdP itself; the gateway forwards the

@@ -67,14 +67,8 @@ func startRGW(t *testing.T) *rgwServer {
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	// Its own process group, so that the daemons go with it whatever happens.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out := &testproc.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
+	out, done := testproc.Start(t, cmd)
 	t.Cleanup(func() {
 		// SIGTERM lets the script stop its daemons and remove dir; the
 		// group kill is for a script that could not.

@@ -93,14 +93,7 @@ func rgwSessionPolicy(t *testing.T, env *rgwEnv, gw gatewayTarget) {
 		t.Fatalf("create bucket %s: %v", bucket, err)
 	}
 	cfg := env.baseConfig()
-	cfg.Policy = fmt.Sprintf(`{
-  "Version": "2012-10-17",
-  "Statement": [{
-    "Effect": "Allow",
-    "Action": ["s3:PutObject", "s3:GetObject"],
-    "Resource": ["arn:aws:s3:::%s/home/${claim:preferred_username}/*"]
-  }]
-}`, bucket)
+	cfg.Policy = homePolicy(bucket + "/home/")
 	tokenURL := gw.start(t, cfg) + cfg.Prefix + "/token"
 	for _, tc := range []struct{ name, lookalike string }{
 		{"dave smith", "dave+smith"},

@@ -77,6 +77,20 @@ func (b *Buffer) String() string {
 	return b.buf.String()
 }
 
+// Start starts cmd with its output collected; done is closed once it has
+// exited.
+func Start(t testing.TB, cmd *exec.Cmd) (out *Buffer, done <-chan struct{}) {
+	t.Helper()
+	out = &Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", cmd.Path, err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	return out, exited
+}
+
 // WaitReady polls ready until it holds, failing the test when the process
 // (done closed when it exited) stops first or limit passes; out is the
 // process's output, shown with the failure.
