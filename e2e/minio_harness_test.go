@@ -325,6 +325,7 @@ type stsRecorder struct {
 	mu      sync.Mutex
 	forms   []url.Values
 	headers []http.Header
+	answers []string
 }
 
 func newSTSRecorder(t testing.TB, target string) *stsRecorder {
@@ -337,6 +338,18 @@ func newSTSRecorder(t testing.TB, target string) *stsRecorder {
 	// NewSingleHostReverseProxy keeps the incoming Host header, which the
 	// gateway's SigV4 signature covers.
 	proxy := httputil.NewSingleHostReverseProxy(u)
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		rec.mu.Lock()
+		rec.answers = append(rec.answers, string(body))
+		rec.mu.Unlock()
+		return nil
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -362,6 +375,13 @@ func (r *stsRecorder) Headers() []http.Header {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]http.Header(nil), r.headers...)
+}
+
+// Answers returns the STS's answers recorded so far, in order.
+func (r *stsRecorder) Answers() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.answers...)
 }
 
 // Forms returns what was recorded so far.

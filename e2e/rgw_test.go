@@ -72,6 +72,11 @@ func rgwAssumeRole(t *testing.T, env *rgwEnv, gw gatewayTarget) {
 	if f.Get("RoleArn") != env.RGW.RoleARN || f.Get("RoleSessionName") != "Jane-Doe--ops-" || f.Get("DurationSeconds") != "3600" {
 		t.Errorf("STS form: RoleArn %q, RoleSessionName %q, DurationSeconds %q", f.Get("RoleArn"), f.Get("RoleSessionName"), f.Get("DurationSeconds"))
 	}
+	// What RGW recorded: the assumed-role user it names is the person.
+	want := "<Arn>arn:aws:sts:::assumed-role/application_abc/component_xyz/S3Access/Jane-Doe--ops-</Arn>"
+	if answers := rec.Answers(); len(answers) != 1 || !strings.Contains(answers[0], want) {
+		t.Errorf("RGW's answer does not name the session %s: %v", want, answers)
+	}
 	// RGW's keys are not AWS-shaped; the Token document passes them as
 	// they are, and its Expiration keeps RGW's microseconds.
 	if strings.HasPrefix(doc.Credentials.AccessKeyId, "ASIA") {
