@@ -40,9 +40,12 @@ minio:
 hydra:
 	scripts/build-hydra.sh
 
-# The pinned xcaddy (tools/xcaddy), for the README test's xcaddy build.
+# The pinned xcaddy (tools/xcaddy), for the README test's xcaddy build,
+# which runs with module look-ups off (see e2e/readme_test.go): the Caddy
+# module's whole module graph is downloaded here first.
 xcaddy:
 	cd tools/xcaddy && go build -o $(CACHE)/xcaddy github.com/caddyserver/xcaddy/cmd/xcaddy
+	cd caddymodule && go mod download
 
 # Debian packages the end-to-end tests run: Ceph (RGW), boto3, the aws CLI.
 deps:

@@ -193,7 +193,8 @@ func TestReadmeJSONExamples(t *testing.T) {
 // checkout: list-modules on the built Caddy, and the xcaddy build (xcaddy
 // is a pinned Go tool, tools/xcaddy). Two settings are the test machine's,
 // not the user's: this repository is not on the Go module proxy, which here
-// answers 403 (not 404) for it, so module look-ups are off and the checksum
+// answers 403 (not 404) for it, so module look-ups are off (make xcaddy
+// downloads the Caddy module's module graph first) and the checksum
 // database is reached through the proxy; and Caddy is pinned to the
 // version caddymodule/go.mod names, which the build cache already holds.
 func TestReadmeBuildCommands(t *testing.T) {
