@@ -42,7 +42,8 @@ type Handler struct {
 	Prefix *string `json:"prefix,omitempty"`
 
 	// EndpointURL is the S3 endpoint handed to clients in the Token document
-	// (often not the address this gateway uses to reach the STS). Required.
+	// (often not the address this gateway uses to reach the STS). Required;
+	// Default: none.
 	EndpointURL string `json:"endpoint_url,omitempty"`
 
 	// STSEndpoint is the URL STS calls go to, e.g. a Ceph RGW or MinIO

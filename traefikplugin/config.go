@@ -34,6 +34,13 @@
 // middleware's name; tokens and secrets never are.
 package traefikplugin
 
+import (
+	"strings"
+	"time"
+
+	"github.com/stsgate/stsgate/core"
+)
+
 // Config is the middleware's options, decoded by Traefik (mapstructure,
 // weakly typed: "true", "2" and comma-separated lists are accepted) over
 // CreateConfig's defaults. Durations are strings such as "1h" or "90s"; a
@@ -175,19 +182,32 @@ type JWTConfig struct {
 // decodes the operator's options over it. Every call returns fresh slices,
 // so that decoding into one config never changes another.
 func CreateConfig() *Config {
+	// The core's defaults, written as an operator writes them.
 	return &Config{
-		Prefix:           "/apis/sts",
-		Region:           "us-east-1",
-		Mode:             "assume_role",
-		Duration:         "1h",
-		SessionNameClaim: []string{"preferred_username", "sub"},
-		Timeout:          "10s",
-		Retries:          2,
+		Prefix:           core.DefaultPrefix,
+		Region:           core.DefaultRegion,
+		Mode:             core.ModeAssumeRole,
+		Duration:         durationText(core.DefaultDuration),
+		SessionNameClaim: append([]string(nil), core.DefaultSessionNameClaims...),
+		Timeout:          durationText(core.DefaultSTSTimeout),
+		Retries:          core.DefaultSTSRetries,
 		JWT: JWTConfig{
-			Leeway:          "60s",
-			RefreshCooldown: "1m",
-			FetchTimeout:    "10s",
-			MaxTokenBytes:   16384,
+			Leeway:          durationText(core.DefaultLeeway),
+			RefreshCooldown: durationText(core.DefaultRefreshCooldown),
+			FetchTimeout:    durationText(core.DefaultFetchTimeout),
+			MaxTokenBytes:   core.DefaultMaxTokenBytes,
 		},
 	}
+}
+
+// durationText writes d as an operator would: "1h", "1m", "10s".
+func durationText(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

@@ -15,55 +15,30 @@ func optionError(option, reason string) error {
 	return errors.New(option + ": " + reason)
 }
 
-// camelOptions maps the core's option paths (snake_case, "jwt." for the
-// jwt block) onto this plugin's. The bare names of the jwt options are kept
-// too: reasons mention them ("give jwks_url or jwks_file").
-var camelOptions = map[string]string{
-	"prefix":                   "prefix",
-	"endpoint_url":             "endpointURL",
-	"sts_endpoint":             "stsEndpoint",
-	"region":                   "region",
-	"mode":                     "mode",
-	"role_arn":                 "roleArn",
-	"role":                     "roles",
-	"roles":                    "roles",
-	"duration":                 "duration",
-	"session_name_claims":      "sessionNameClaim",
-	"session_name_claim":       "sessionNameClaim",
-	"access_key":               "accessKey",
-	"access_key_file":          "accessKeyFile",
-	"secret_key":               "secretKey",
-	"secret_key_file":          "secretKeyFile",
-	"ca_file":                  "caFile",
-	"insecure_skip_verify":     "insecureSkipVerify",
-	"policy":                   "policy",
-	"policy_file":              "policyFile",
-	"timeout":                  "timeout",
-	"retries":                  "retries",
-	"public_healthz":           "publicHealthz",
-	"container_credentials":    "containerCredentials",
-	"cache":                    "cache",
-	"jwt":                      "jwt",
-	"jwt.issuer":               "jwt.issuer",
-	"jwt.audience":             "jwt.audience",
-	"jwt.jwks_url":             "jwt.jwksURL",
-	"jwt.jwks_file":            "jwt.jwksFile",
-	"jwt.ca_file":              "jwt.caFile",
-	"jwt.insecure_skip_verify": "jwt.insecureSkipVerify",
-	"jwt.algorithms":           "jwt.algorithms",
-	"jwt.leeway":               "jwt.leeway",
-	"jwt.hmac_secret":          "jwt.hmacSecret",
-	"jwt.hmac_secret_file":     "jwt.hmacSecretFile",
-	"jwt.refresh_cooldown":     "jwt.refreshCooldown",
-	"jwt.fetch_timeout":        "jwt.fetchTimeout",
-	"jwt.max_token_bytes":      "jwt.maxTokenBytes",
-	"jwks_url":                 "jwt.jwksURL",
-	"jwks_file":                "jwt.jwksFile",
-	"hmac_secret":              "jwt.hmacSecret",
-	"hmac_secret_file":         "jwt.hmacSecretFile",
-	"refresh_cooldown":         "jwt.refreshCooldown",
-	"fetch_timeout":            "jwt.fetchTimeout",
-	"max_token_bytes":          "jwt.maxTokenBytes",
+// camelOptions maps option names (core.ConfigOptions' Name) to this
+// plugin's option paths, and the bare name of each jwt option too, as
+// reasons mention them ("give jwks_url or jwks_file").
+var camelOptions = camelNames()
+
+func camelNames() map[string]string {
+	m := make(map[string]string)
+	for _, o := range core.ConfigOptions {
+		if o.Traefik == "" {
+			continue
+		}
+		m[o.Name] = o.Traefik
+	}
+	for _, o := range core.ConfigOptions {
+		if bare := strings.TrimPrefix(o.Name, "jwt."); bare != o.Name && o.Traefik != "" {
+			if _, taken := m[bare]; !taken {
+				m[bare] = o.Traefik
+			}
+		}
+	}
+	// The core's names for options whose host spelling differs.
+	m["roles"] = "roles"
+	m["session_name_claims"] = "sessionNameClaim"
+	return m
 }
 
 // hostError rewrites a *core.ConfigError in this plugin's spelling. Any
