@@ -274,3 +274,26 @@ func BenchmarkParseAssumeRoleResponse(b *testing.B) {
 func parseAssumeRoleResponse(body []byte) (Credentials, error) {
 	return parseSTSAnswer(200, body, nil)
 }
+
+func TestStripSpace(t *testing.T) {
+	if len(visibleASCII) != 94 {
+		t.Fatalf("visibleASCII holds %d characters, want the 94 from ! to ~", len(visibleASCII))
+	}
+	for c := byte('!'); c <= '~'; c++ {
+		if strings.IndexByte(visibleASCII, c) < 0 {
+			t.Errorf("visibleASCII lacks %q", c)
+		}
+	}
+	for in, want := range map[string]string{
+		"ASIA/key+0=":      "ASIA/key+0=",
+		" tok\nen \t":      "token",
+		"to\u00a0ken":      "token",
+		"tok\u3000en":      "token",
+		"":                 "",
+		"only-visible~!@#": "only-visible~!@#",
+	} {
+		if got := stripSpace(in); got != want {
+			t.Errorf("stripSpace(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -116,3 +117,5 @@ func checkDetail(t *testing.T, err error, want string) {
 		t.Fatalf("got %v (kind %d), want %q", e.Detail, e.Kind, want)
 	}
 }
+
+func b64url(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
