@@ -19,6 +19,7 @@ type credentialCache struct {
 	mu      sync.Mutex
 	entries map[string]*cacheEntry
 	inserts int
+	waiting int // callers waiting for another's call (tests watch it)
 }
 
 type cacheEntry struct {
@@ -54,8 +55,13 @@ func (c *credentialCache) get(ctx context.Context, key string, fetch func(ctx co
 			}
 			e = nil // stale or failed: start a new call
 		default:
+			c.waiting++
 			c.mu.Unlock()
-			return c.wait(ctx, e)
+			creds, shared, err := c.wait(ctx, e)
+			c.mu.Lock()
+			c.waiting--
+			c.mu.Unlock()
+			return creds, shared, err
 		}
 	}
 	e = &cacheEntry{done: make(chan struct{})}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -114,13 +115,24 @@ func TestCacheSharesOneSTSCallPerIdentity(t *testing.T) {
 			cfg := testConfig()
 			cfg.Cache = tt.cache
 			iss := newTestIssuer(t, cfg, keys, sts, nil)
-			// Release the STS once callers have piled up on it.
+			// Release the STS once every caller is inside it (cache off) or
+			// waiting for the one call that is (cache on).
+			piledUp := func() bool {
+				if sts.calls.Load() < tt.calls {
+					return false
+				}
+				if iss.cache == nil {
+					return true
+				}
+				iss.cache.mu.Lock()
+				defer iss.cache.mu.Unlock()
+				return iss.cache.waiting == len(tokens)-1
+			}
 			go func() {
 				deadline := time.Now().Add(10 * time.Second)
-				for sts.calls.Load() < tt.calls && time.Now().Before(deadline) {
-					time.Sleep(time.Millisecond)
+				for !piledUp() && time.Now().Before(deadline) {
+					runtime.Gosched()
 				}
-				time.Sleep(20 * time.Millisecond)
 				close(gate)
 			}()
 			seen := concurrentPuts(iss, tokens)
