@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -130,25 +131,30 @@ func TestFileKeySetBadFiles(t *testing.T) {
 	small := ktRSAKey(t, 1024)
 	p224 := ktECKey(t, elliptic.P224())
 	dir := t.TempDir()
+	const notAKeyFile = "neither a JWKS document nor PEM with a PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE block"
 	tests := []struct {
-		name string
-		data []byte
+		name   string
+		data   []byte
+		reason string
 	}{
-		{"empty", nil},
-		{"garbage", []byte("not a key")},
-		{"RSA 1024 PEM", ktPKIX(t, &small.PublicKey)},
-		{"P-224 PEM", ktPKIX(t, &p224.PublicKey)},
-		{"private key only", ktPEM(t, "PRIVATE KEY", []byte{1, 2, 3})},
-		{"corrupt PUBLIC KEY", ktPEM(t, "PUBLIC KEY", []byte{1, 2, 3})},
-		{"JWKS without usable keys", []byte(`{"keys":[{"kty":"oct","k":"AA"}]}`)},
-		{"broken JSON", []byte(`{"keys":[`)},
+		{"empty", nil, notAKeyFile},
+		{"garbage", []byte("not a key"), notAKeyFile},
+		{"RSA 1024 PEM", ktPKIX(t, &small.PublicKey), "PEM block 1 (PUBLIC KEY): RSA key of 1024 bits is refused: at least 2048 are needed"},
+		{"P-224 PEM", ktPKIX(t, &p224.PublicKey), `PEM block 1 (PUBLIC KEY): unsupported EC curve "P-224"`},
+		{"private key only", ktPEM(t, "PRIVATE KEY", []byte{1, 2, 3}), notAKeyFile},
+		{"corrupt PUBLIC KEY", ktPEM(t, "PUBLIC KEY", []byte{1, 2, 3}), "PEM block 1 (PUBLIC KEY): asn1: structure error"},
+		{"JWKS without usable keys", []byte(`{"keys":[{"kty":"oct","k":"AA"}]}`), `JWKS holds no usable signature key (key 0: unsupported kty "oct")`},
+		{"broken JSON", []byte(`{"keys":[`), "not a JWKS document: unexpected end of JSON input"},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, "bad"+string(rune('a'+i)))
 			ktWriteFile(t, path, tc.data, time.Now())
 			_, err := newKTFile(path, newKTClock()).Keys(context.Background(), "", "RS256")
-			ktKeysUnavailable(t, err)
+			e := ktKeysUnavailable(t, err)
+			if want := "key file " + path + ": " + tc.reason; !strings.HasPrefix(e.Err.Error(), want) {
+				t.Errorf("reason %q, want it to start with %q", e.Err, want)
+			}
 		})
 	}
 }
