@@ -156,6 +156,8 @@ type Handler struct {
 	cfg    core.Config
 	issuer *core.Issuer
 	sts    *core.STSClient
+	// stsKey is sts's key in stsClients; "" when sts is not pooled.
+	stsKey string
 	logger *zap.Logger
 }
 
@@ -242,7 +244,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.configError(); err != nil {
 		return nil
 	}
-	client, err := newSTSClient(h.cfg)
+	client, err := h.loadSTSClient()
 	if err != nil {
 		return err
 	}
@@ -288,10 +290,51 @@ func (h *Handler) Validate() error {
 // Cleanup releases what Provision started: the STS client's idle
 // connections. It is safe after a failed or skipped Provision.
 func (h *Handler) Cleanup() error {
-	if h.sts != nil {
+	if h.stsKey != "" {
+		_, _ = stsClients.Delete(h.stsKey)
+		h.stsKey = ""
+	} else if h.sts != nil {
 		h.sts.CloseIdleConnections()
 	}
 	return nil
+}
+
+// stsClients holds the STS clients of every loaded config by their
+// settings (core.STSClientKey): a reload that keeps the settings keeps the
+// client, its connections and, without access_key*, its loaded AWS SDK
+// chain; when the last handler using a client is cleaned up, its idle
+// connections are closed.
+var stsClients = caddy.NewUsagePool()
+
+// pooledSTSClient is an STS client in stsClients.
+type pooledSTSClient struct{ *core.STSClient }
+
+// Destruct closes the client's idle connections.
+func (p pooledSTSClient) Destruct() error {
+	p.CloseIdleConnections()
+	return nil
+}
+
+// loadSTSClient takes the STS client for h.cfg from stsClients, building
+// it on first use.
+func (h *Handler) loadSTSClient() (*core.STSClient, error) {
+	key, ok := core.STSClientKey(h.cfg)
+	if !ok {
+		// ca_file cannot be read: newSTSClient's error names it.
+		return newSTSClient(h.cfg)
+	}
+	v, _, err := stsClients.LoadOrNew(key, func() (caddy.Destructor, error) {
+		c, err := newSTSClient(h.cfg)
+		if err != nil {
+			return nil, err
+		}
+		return pooledSTSClient{c}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.stsKey = key
+	return v.(pooledSTSClient).STSClient, nil
 }
 
 // stsEndpoint is where the STS calls of cfg go.

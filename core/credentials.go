@@ -52,7 +52,7 @@ func NewCredentialSource(cfg CredentialsConfig) (CredentialSource, error) {
 	if cfg.SecretKeyFile == "" && strings.TrimSpace(cfg.SecretKey) == "" {
 		return nil, configError("secret_key", "is blank")
 	}
-	return fileCredentialSources.get(cfg), nil
+	return sharedFileCredentials(cfg), nil
 }
 
 // staticCredentials are inline keys.
@@ -174,26 +174,18 @@ func sameKeyFile(a, b os.FileInfo) bool {
 	return a.Size() == b.Size() && a.ModTime().Equal(b.ModTime()) && os.SameFile(a, b)
 }
 
-// credentialRegistry shares file-backed sources between the instances built
-// from the same configuration.
-type credentialRegistry struct {
-	mu      sync.Mutex
-	sources map[string]*fileCredentials
-}
+// fileCredentialSources are the file-backed sources, shared by their
+// settings (registry.go), so that the files are read once however many
+// instances use them.
+var fileCredentialSources = newRegistry(256)
 
-var fileCredentialSources = &credentialRegistry{sources: make(map[string]*fileCredentials)}
-
-func (r *credentialRegistry) get(cfg CredentialsConfig) *fileCredentials {
+func sharedFileCredentials(cfg CredentialsConfig) *fileCredentials {
 	id := strings.Join([]string{
 		cfg.AccessKeyFile, strings.TrimSpace(cfg.AccessKey),
 		cfg.SecretKeyFile, strings.TrimSpace(cfg.SecretKey),
 	}, "\x00")
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if s, ok := r.sources[id]; ok {
-		return s
-	}
-	s := newFileCredentials(cfg, time.Now)
-	r.sources[id] = s
-	return s
+	e, _ := fileCredentialSources.get(id, func() (*sharedEntry, error) {
+		return &sharedEntry{creds: newFileCredentials(cfg, time.Now)}, nil
+	})
+	return e.creds
 }

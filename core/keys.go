@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
 )
 
@@ -179,31 +178,15 @@ func (t keyTLS) client() *http.Client {
 	}}
 }
 
-// The registry of shared key sources. Entries are never closed (they own no
-// goroutine); past maxSharedKeySets the oldest entry is forgotten, which
-// only stops it being shared.
-const maxSharedKeySets = 256
-
-var (
-	sharedKeySetsMu    sync.Mutex
-	sharedKeySets      = map[string]StatsKeySet{}
-	sharedKeySetsOrder []string
-)
+// sharedKeySets are the key sources, shared by their settings (registry.go).
+var sharedKeySets = newRegistry(256)
 
 // sharedKeySet returns the source registered under key, building and
 // registering it first if there is none.
 func sharedKeySet(key string, build func() StatsKeySet) StatsKeySet {
-	sharedKeySetsMu.Lock()
-	defer sharedKeySetsMu.Unlock()
-	if ks, ok := sharedKeySets[key]; ok {
-		return ks
-	}
-	ks := build()
-	if len(sharedKeySetsOrder) >= maxSharedKeySets {
-		delete(sharedKeySets, sharedKeySetsOrder[0])
-		sharedKeySetsOrder = sharedKeySetsOrder[1:]
-	}
-	sharedKeySets[key] = ks
-	sharedKeySetsOrder = append(sharedKeySetsOrder, key)
-	return ks
+	e, _ := sharedKeySets.get(key, func() (*sharedEntry, error) {
+		ks := build()
+		return &sharedEntry{keys: ks}, nil
+	})
+	return e.keys
 }

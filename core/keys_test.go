@@ -262,23 +262,6 @@ func TestKeySetRegistrySharing(t *testing.T) {
 	}
 }
 
-func TestKeySetRegistryBounded(t *testing.T) {
-	first := sharedKeySet("bounded-test-0", func() StatsKeySet { return NewFileKeySet("/0") })
-	for i := 1; i <= maxSharedKeySets; i++ {
-		sharedKeySet("bounded-test-"+time.Duration(i).String(), func() StatsKeySet { return NewFileKeySet("/x") })
-	}
-	sharedKeySetsMu.Lock()
-	n := len(sharedKeySets)
-	sharedKeySetsMu.Unlock()
-	if n > maxSharedKeySets {
-		t.Fatalf("%d entries", n)
-	}
-	again := sharedKeySet("bounded-test-0", func() StatsKeySet { return NewFileKeySet("/0") })
-	if again == first {
-		t.Fatal("the oldest entry was not forgotten")
-	}
-}
-
 // ktTLSCertPEM returns a throwaway certificate in PEM, usable as a CA file.
 func ktTLSCertPEM(t testing.TB) []byte {
 	srv := httptest.NewTLSServer(http.NotFoundHandler())

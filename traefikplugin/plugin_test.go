@@ -227,7 +227,7 @@ func TestNewIsCheapAndStartsNothing(t *testing.T) {
 	}
 	cfg, _ := c.coreConfig()
 	for i := 0; i < 2; i++ {
-		s, err := stsClient(cfg)
+		s, err := core.SharedSTSClient(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +237,7 @@ func TestNewIsCheapAndStartsNothing(t *testing.T) {
 		t.Error("instances with the same STS settings do not share the STS client")
 	}
 	cfg.STS.Region = "eu-west-1"
-	if other, _ := stsClient(cfg); other == clients[0] {
+	if other, _ := core.SharedSTSClient(cfg); other == clients[0] {
 		t.Error("instances with different STS settings share the STS client")
 	}
 }

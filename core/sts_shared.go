@@ -1,0 +1,79 @@
+package core
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// sharedSTSClients are the STS clients hosts share by settings
+// (registry.go): a client holds a connection pool, so one per instance
+// would leave the idle connections (two goroutines each) of every replaced
+// instance open until they time out.
+var sharedSTSClients = newRegistry(64)
+
+// SharedSTSClient returns the STS client for cfg (a validated config),
+// shared with every other caller with the same STS settings and gateway
+// keys, building it on first use; assume_role signs with cfg's own keys.
+// Errors are *ConfigError.
+func SharedSTSClient(cfg Config) (*STSClient, error) {
+	var creds CredentialSource
+	if cfg.Mode != ModeWebIdentity {
+		var err error
+		if creds, err = NewCredentialSource(cfg.Credentials); err != nil {
+			return nil, err
+		}
+		if creds == nil {
+			return nil, configError("access_key", "required when mode is assume_role (or access_key_file)")
+		}
+	}
+	key, ok := STSClientKey(cfg)
+	if !ok {
+		// ca_file cannot be read: let NewSTSClient say so.
+		return NewSTSClient(cfg.STS, creds)
+	}
+	e, err := sharedSTSClients.get(key, func() (*sharedEntry, error) {
+		c, err := NewSTSClient(cfg.STS, creds)
+		if err != nil {
+			return nil, err
+		}
+		return &sharedEntry{sts: c}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e.sts, nil
+}
+
+// STSClientKey tells STS settings apart for sharing clients: everything
+// NewSTSClient and the credential source read, the CA bundle by content
+// so that a rotated bundle gets a new client after a reload. Secrets enter
+// only through the hash. ok is false when ca_file cannot be read.
+func STSClientKey(cfg Config) (key string, ok bool) {
+	var caPEM []byte
+	if cfg.STS.CAFile != "" {
+		var err error
+		if caPEM, err = os.ReadFile(cfg.STS.CAFile); err != nil {
+			return "", false
+		}
+	}
+	caSum := sha256.Sum256(caPEM)
+	parts := []string{
+		cfg.Mode,
+		cfg.STS.Endpoint,
+		cfg.STS.Region,
+		cfg.STS.CAFile,
+		hex.EncodeToString(caSum[:]),
+		strconv.FormatBool(cfg.STS.InsecureSkipVerify),
+		cfg.STS.Timeout.String(),
+		strconv.Itoa(cfg.STS.Retries),
+		cfg.Credentials.AccessKey,
+		cfg.Credentials.AccessKeyFile,
+		cfg.Credentials.SecretKey,
+		cfg.Credentials.SecretKeyFile,
+	}
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(sum[:]), true
+}
