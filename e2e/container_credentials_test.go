@@ -243,8 +243,9 @@ var (
 )
 
 // awsCLIWithContainerTokenFile is an aws CLI that reads
-// AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: v1 on botocore 1.34 or later, or
-// v2.15 or later.
+// AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, which came with EKS Pod Identity
+// (late 2023): taken here as v1 on botocore 1.34 or later, or v2.15 or
+// later (the machine's are v1.45 on botocore 1.43, and Debian's v2.9).
 func awsCLIWithContainerTokenFile(t *testing.T) string {
 	t.Helper()
 	for _, p := range []string{"aws", "/usr/bin/aws"} {
