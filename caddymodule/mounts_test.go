@@ -15,108 +15,6 @@ import (
 	"github.com/stsgate/stsgate/internal/conformance"
 )
 
-// mountDirective writes cfg as an sts_token directive, every core.Config
-// field spelled out in Caddyfile syntax. When secretEnv is not nil the
-// secrets (access_key, secret_key, hmac_secret) are written as {env.NAME}
-// placeholders instead, named after name, and their values are added to
-// secretEnv for the process that loads the Caddyfile.
-func mountDirective(name string, cfg core.Config, secretEnv map[string]string) string {
-	var b strings.Builder
-	line := func(format string, args ...any) {
-		fmt.Fprintf(&b, "\t\t"+format+"\n", args...)
-	}
-	secret := func(option, value string) string {
-		if secretEnv == nil {
-			return quote(value)
-		}
-		key := strings.ToUpper("STSGATE_TEST_" + strings.NewReplacer("-", "_", "/", "_").Replace(name) + "_" + option)
-		secretEnv[key] = value
-		return "{env." + key + "}"
-	}
-	fmt.Fprintf(&b, "\tsts_token %s {\n", quote(cfg.Prefix))
-	if cfg.EndpointURL != "" {
-		line("endpoint_url %s", quote(cfg.EndpointURL))
-	}
-	line("sts_endpoint %s", quote(cfg.STS.Endpoint))
-	line("region %s", quote(cfg.STS.Region))
-	line("mode %s", cfg.Mode)
-	if cfg.RoleARN != "" {
-		line("role_arn %s", quote(cfg.RoleARN))
-	}
-	for _, r := range cfg.Roles {
-		line("role %s %s %s", quote(r.Claim), quote(r.Value), quote(r.RoleARN))
-	}
-	line("duration %s", cfg.Duration)
-	line("session_name_claim %s", quoteAll(cfg.SessionNameClaims))
-	if c := cfg.Credentials; c.AccessKey != "" {
-		line("access_key %s", secret("access_key", c.AccessKey))
-	}
-	if c := cfg.Credentials; c.AccessKeyFile != "" {
-		line("access_key_file %s", quote(c.AccessKeyFile))
-	}
-	if c := cfg.Credentials; c.SecretKey != "" {
-		line("secret_key %s", secret("secret_key", c.SecretKey))
-	}
-	if c := cfg.Credentials; c.SecretKeyFile != "" {
-		line("secret_key_file %s", quote(c.SecretKeyFile))
-	}
-	if cfg.STS.CAFile != "" {
-		line("ca_file %s", quote(cfg.STS.CAFile))
-	}
-	if cfg.STS.InsecureSkipVerify {
-		line("insecure_skip_verify")
-	}
-	if cfg.Policy != "" {
-		line("policy `%s`", cfg.Policy)
-	}
-	if cfg.PolicyFile != "" {
-		line("policy_file %s", quote(cfg.PolicyFile))
-	}
-	line("timeout %s", cfg.STS.Timeout)
-	line("retries %d", cfg.STS.Retries)
-	if cfg.PublicHealthz {
-		line("public_healthz")
-	}
-	if cfg.ContainerCredentials {
-		line("container_credentials")
-	}
-	line("cache %s", cfg.Cache)
-
-	j := cfg.JWT
-	line("jwt {")
-	if j.Issuer != "" {
-		line("\tissuer %s", quote(j.Issuer))
-	}
-	if len(j.Audience) > 0 {
-		line("\taudience %s", quoteAll(j.Audience))
-	}
-	if j.JWKSURL != "" {
-		line("\tjwks_url %s", quote(j.JWKSURL))
-	}
-	if j.JWKSFile != "" {
-		line("\tjwks_file %s", quote(j.JWKSFile))
-	}
-	if j.CAFile != "" {
-		line("\tca_file %s", quote(j.CAFile))
-	}
-	if j.InsecureSkipVerify {
-		line("\tinsecure_skip_verify")
-	}
-	if len(j.Algorithms) > 0 {
-		line("\talgorithms %s", quoteAll(j.Algorithms))
-	}
-	line("\tleeway %s", j.Leeway)
-	if j.HMACSecret != "" {
-		line("\thmac_secret %s", secret("hmac_secret", j.HMACSecret))
-	}
-	line("\trefresh_cooldown %s", j.RefreshCooldown)
-	line("\tfetch_timeout %s", j.FetchTimeout)
-	line("\tmax_token_bytes %d", j.MaxTokenBytes)
-	line("}")
-	b.WriteString("\t}\n")
-	return b.String()
-}
-
 // siteCaddyfile is a whole Caddyfile: the admin API and one site on
 // loopback, every mount in chain order, then the conformance next handler.
 func siteCaddyfile(adminPort, sitePort int, mounts []conformance.Mount, secretEnv map[string]string) string {
@@ -125,25 +23,11 @@ func siteCaddyfile(adminPort, sitePort int, mounts []conformance.Mount, secretEn
 	fmt.Fprintf(&b, "http://:%d {\n\tbind 127.0.0.1\n\n", sitePort)
 	for _, m := range mounts {
 		fmt.Fprintf(&b, "\t# mount %s\n", m.Name)
-		b.WriteString(mountDirective(m.Name, m.Config, secretEnv))
+		b.WriteString(conformance.CaddyDirective(m.Name, m.Config, secretEnv))
 		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "\trespond %q %d\n}\n", conformance.NextBody, conformance.NextStatus)
 	return b.String()
-}
-
-// quote writes a Caddyfile token: always double-quoted (so that an empty
-// value stays a token), with its quotes escaped.
-func quote(s string) string {
-	return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"`
-}
-
-func quoteAll(values []string) string {
-	out := make([]string, len(values))
-	for i, v := range values {
-		out[i] = quote(v)
-	}
-	return strings.Join(out, " ")
 }
 
 // adaptedHandlers adapts a Caddyfile and returns the sts_token handlers of
@@ -252,7 +136,7 @@ func TestMountDirectiveCoversEveryField(t *testing.T) {
 
 func roundTrip(t *testing.T, want core.Config) {
 	t.Helper()
-	caddyfile := ":8080 {\n" + mountDirective("rt", want, nil) + "}\n"
+	caddyfile := ":8080 {\n" + conformance.CaddyDirective("rt", want, nil) + "}\n"
 	handlers := adaptedHandlers(t, caddyfile)
 	if len(handlers) != 1 {
 		t.Fatalf("want one sts_token handler, got %d", len(handlers))

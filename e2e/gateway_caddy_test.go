@@ -110,104 +110,12 @@ func startCaddy(t *testing.T, cfg core.Config, extraEnv []string, tt *testTLS) s
 }
 
 // caddyfileFor writes cfg as a Caddyfile site on 127.0.0.1:port: the
-// sts_token directive with every option that differs from its default, then
-// the next handler.
+// sts_token directive (conformance.CaddyDirective), then the next handler.
 func caddyfileFor(cfg core.Config, port string) string {
-	def := core.DefaultConfig()
-	var b strings.Builder
-	opt := func(indent, name string, values ...string) {
-		b.WriteString(indent + name)
-		for _, v := range values {
-			b.WriteString(" " + caddyQuote(v))
-		}
-		b.WriteString("\n")
-	}
-	str := func(name, v string) {
-		if v != "" {
-			opt("\t\t", name, v)
-		}
-	}
-	fmt.Fprintf(&b, "{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n}\n\n")
-	fmt.Fprintf(&b, "http://:%s {\n\tbind 127.0.0.1\n\tsts_token %s {\n", port, caddyQuote(cfg.Prefix))
-	str("endpoint_url", cfg.EndpointURL)
-	if cfg.STS.Endpoint != def.STS.Endpoint {
-		str("sts_endpoint", cfg.STS.Endpoint)
-	}
-	if cfg.STS.Region != def.STS.Region {
-		str("region", cfg.STS.Region)
-	}
-	str("mode", cfg.Mode)
-	str("role_arn", cfg.RoleARN)
-	for _, r := range cfg.Roles {
-		opt("\t\t", "role", r.Claim, r.Value, r.RoleARN)
-	}
-	if cfg.Duration != 0 && cfg.Duration != def.Duration {
-		str("duration", cfg.Duration.String())
-	}
-	if len(cfg.SessionNameClaims) > 0 && strings.Join(cfg.SessionNameClaims, " ") != strings.Join(def.SessionNameClaims, " ") {
-		opt("\t\t", "session_name_claim", cfg.SessionNameClaims...)
-	}
-	str("access_key", cfg.Credentials.AccessKey)
-	str("access_key_file", cfg.Credentials.AccessKeyFile)
-	str("secret_key", cfg.Credentials.SecretKey)
-	str("secret_key_file", cfg.Credentials.SecretKeyFile)
-	str("ca_file", cfg.STS.CAFile)
-	if cfg.STS.InsecureSkipVerify {
-		opt("\t\t", "insecure_skip_verify")
-	}
-	str("policy", cfg.Policy)
-	str("policy_file", cfg.PolicyFile)
-	if cfg.STS.Timeout != 0 && cfg.STS.Timeout != def.STS.Timeout {
-		str("timeout", cfg.STS.Timeout.String())
-	}
-	if cfg.STS.Retries != def.STS.Retries {
-		str("retries", strconv.Itoa(cfg.STS.Retries))
-	}
-	if cfg.PublicHealthz {
-		opt("\t\t", "public_healthz")
-	}
-	if cfg.ContainerCredentials {
-		opt("\t\t", "container_credentials")
-	}
-	if cfg.Cache != 0 {
-		str("cache", cfg.Cache.String())
-	}
-	b.WriteString("\t\tjwt {\n")
-	j, dj := cfg.JWT, def.JWT
-	jstr := func(name, v string) {
-		if v != "" {
-			opt("\t\t\t", name, v)
-		}
-	}
-	jstr("issuer", j.Issuer)
-	if len(j.Audience) > 0 {
-		opt("\t\t\t", "audience", j.Audience...)
-	}
-	jstr("jwks_url", j.JWKSURL)
-	jstr("jwks_file", j.JWKSFile)
-	jstr("ca_file", j.CAFile)
-	if j.InsecureSkipVerify {
-		opt("\t\t\t", "insecure_skip_verify")
-	}
-	if len(j.Algorithms) > 0 {
-		opt("\t\t\t", "algorithms", j.Algorithms...)
-	}
-	if j.Leeway != dj.Leeway {
-		jstr("leeway", j.Leeway.String())
-	}
-	jstr("hmac_secret", j.HMACSecret)
-	if j.RefreshCooldown != 0 && j.RefreshCooldown != dj.RefreshCooldown {
-		jstr("refresh_cooldown", j.RefreshCooldown.String())
-	}
-	if j.FetchTimeout != 0 && j.FetchTimeout != dj.FetchTimeout {
-		jstr("fetch_timeout", j.FetchTimeout.String())
-	}
-	if j.MaxTokenBytes != 0 && j.MaxTokenBytes != dj.MaxTokenBytes {
-		jstr("max_token_bytes", strconv.Itoa(j.MaxTokenBytes))
-	}
-	b.WriteString("\t\t}\n\t}\n")
-	fmt.Fprintf(&b, "\trespond %s %d\n}\n", caddyQuote(conformance.NextBody), conformance.NextStatus)
-	return b.String()
+	return "{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n}\n\n" +
+		"http://:" + port + " {\n\tbind 127.0.0.1\n" +
+		conformance.CaddyDirective("gateway", cfg, nil) +
+		fmt.Sprintf("\trespond %s %d\n}\n", caddyQuote(conformance.NextBody), conformance.NextStatus)
 }
 
 // caddyQuote writes v as one Caddyfile token: bare when it can be, else in
