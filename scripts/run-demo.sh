@@ -72,20 +72,8 @@ trap cleanup EXIT
 
 step() { printf '\033[1m== %s\033[0m\n' "$*"; }
 
-# port_free PORT: nothing listens on 127.0.0.1:PORT.
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# free_port [PREFERRED]: PREFERRED when free, else a free port in 20000-59999.
-free_port() {
-  if [[ -n "${1:-}" ]] && port_free "$1"; then echo "$1"; return; fi
-  local p
-  for _ in $(seq 100); do
-    p=$((20000 + RANDOM % 40000))
-    if port_free "$p"; then echo "$p"; return; fi
-  done
-  echo "demo: no free port found" >&2
-  return 1
-}
+# shellcheck source=ports.sh
+source "$root/scripts/ports.sh"
 
 # wait_http URL SECONDS [CURL ARGS...]: until URL answers 2xx.
 wait_http() {

@@ -25,16 +25,8 @@ for tool in ceph-mon ceph-osd radosgw radosgw-admin ceph ceph-authtool monmaptoo
   command -v "$tool" >/dev/null || { echo "start-rgw: $tool is missing (scripts/install-test-deps.sh installs it)" >&2; exit 1; }
 done
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 40000))
-    if port_free "$p"; then echo "$p"; return; fi
-  done
-  echo "start-rgw: no free port found" >&2
-  return 1
-}
+# shellcheck source=ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
 
 rm -rf "$dir"
 mkdir -p "$dir"/{mon,osd,run,log}
