@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -261,4 +262,49 @@ func tail(s string, n int) string {
 		return s
 	}
 	return s[len(s)-n:]
+}
+
+// TestReadmeMakeRun runs the README's make run lines (with their STS= and
+// GATEWAY= settings) the way the demo checks itself: --check starts the
+// stack, runs the commands the demo prints, and stops everything.
+func TestReadmeMakeRun(t *testing.T) {
+	root := repoRoot(t)
+	var lines []string
+	for _, b := range readmeBlocks(t) {
+		if b.lang != "sh" {
+			continue
+		}
+		for _, c := range shellCommands(b.text) {
+			if strings.HasPrefix(c, "make run") && !slices.Contains(lines, c) {
+				lines = append(lines, c)
+			}
+		}
+	}
+	if len(lines) < 3 {
+		t.Fatalf("README.md shows %d make run lines, want make run, STS=rgw and GATEWAY=traefik", len(lines))
+	}
+	for _, line := range lines {
+		name := strings.TrimSpace(strings.TrimPrefix(line, "make run"))
+		if name == "" {
+			name = "MinIO_and_Caddy"
+		}
+		t.Run(name, func(t *testing.T) {
+			env := os.Environ()
+			for _, arg := range strings.Fields(strings.TrimPrefix(line, "make run")) {
+				if !strings.Contains(arg, "=") {
+					t.Fatalf("%s: %q is not a make variable", line, arg)
+				}
+				env = append(env, arg)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, "bash", "scripts/run-demo.sh", "--check")
+			cmd.Dir = root
+			cmd.Env = append(env, "GOWORK=off")
+			out, err := cmd.CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "--check: ok") {
+				t.Fatalf("%s --check: %v\n%s", line, err, tail(string(out), 3000))
+			}
+		})
+	}
 }
