@@ -301,6 +301,21 @@ func s3ErrorCode(err error) string {
 	return ""
 }
 
+// bucketRoundTrip creates bucket with c, then writes an object into it and
+// reads it back.
+func bucketRoundTrip(t *testing.T, ctx context.Context, c *s3.Client, bucket, body string) {
+	t.Helper()
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatalf("create bucket %s: %v", bucket, err)
+	}
+	if err := putObject(ctx, c, bucket, "hello.txt", body); err != nil {
+		t.Fatalf("put object: %v", err)
+	}
+	if got, err := getObject(ctx, c, bucket, "hello.txt"); err != nil || got != body {
+		t.Fatalf("get object: %q, %v", got, err)
+	}
+}
+
 func putObject(ctx context.Context, c *s3.Client, bucket, key, body string) error {
 	_, err := c.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body),

@@ -72,21 +72,7 @@ func minioAssumeRole(t *testing.T, env *minioEnv, gw gatewayTarget) {
 	url := gw.start(t, cfg) + cfg.Prefix + "/token"
 	doc := mustIssue(t, url, env.token("alice", nil), env.MinIO.URL)
 
-	c := doc.S3()
-	bucket := bucketName("assume-role", gw)
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatalf("create bucket %s: %v", bucket, err)
-	}
-	if err := putObject(ctx, c, bucket, "hello.txt", "hello from "+gw.name); err != nil {
-		t.Fatalf("put object: %v", err)
-	}
-	got, err := getObject(ctx, c, bucket, "hello.txt")
-	if err != nil {
-		t.Fatalf("get object: %v", err)
-	}
-	if got != "hello from "+gw.name {
-		t.Fatalf("object body = %q", got)
-	}
+	bucketRoundTrip(t, ctx, doc.S3(), bucketName("assume-role", gw), "hello from "+gw.name)
 }
 
 // minioSessionPolicy: a session policy with a claim placeholder confines the

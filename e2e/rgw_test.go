@@ -53,17 +53,7 @@ func rgwAssumeRole(t *testing.T, env *rgwEnv, gw gatewayTarget) {
 	tokenURL := gw.start(t, cfg) + cfg.Prefix + "/token"
 	doc := mustIssue(t, tokenURL, env.token("u-1", map[string]any{"preferred_username": "Jane Doe (ops)"}), env.RGW.URL)
 
-	c := doc.S3()
-	bucket := bucketName("assume-role", gw)
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatalf("create bucket %s: %v", bucket, err)
-	}
-	if err := putObject(ctx, c, bucket, "hello.txt", "hello from "+gw.name); err != nil {
-		t.Fatalf("put object: %v", err)
-	}
-	if got, err := getObject(ctx, c, bucket, "hello.txt"); err != nil || got != "hello from "+gw.name {
-		t.Fatalf("get object: %q, %v", got, err)
-	}
+	bucketRoundTrip(t, ctx, doc.S3(), bucketName("assume-role", gw), "hello from "+gw.name)
 	forms := rec.Forms()
 	if len(forms) != 1 {
 		t.Fatalf("STS saw %d requests, want 1", len(forms))
