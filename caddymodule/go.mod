@@ -8,7 +8,7 @@ require (
 	github.com/caddyserver/caddy/v2 v2.11.9
 	github.com/prometheus/client_golang v1.24.1
 	github.com/prometheus/client_model v0.6.3
-	github.com/stsgate/stsgate v0.0.0
+	github.com/stsgate/stsgate v0.2.0
 	go.uber.org/zap v1.28.0
 )
 
