@@ -223,7 +223,7 @@ func certifiTrusting(t *testing.T, py string, tt *testTLS) string {
 // bookworm's 1.29 does not).
 func pythonWithContainerTokenFile(t *testing.T) string {
 	t.Helper()
-	for _, p := range []string{"python3", "python3.11", "python3.12", "/usr/bin/python3"} {
+	for _, p := range toolCandidates("python3", "python3.11", "python3.12") {
 		path, err := exec.LookPath(p)
 		if err != nil {
 			continue
@@ -237,6 +237,23 @@ func pythonWithContainerTokenFile(t *testing.T) string {
 	return ""
 }
 
+// toolCandidates are the places to look for a Python tool: names on PATH,
+// then Debian's /usr/bin, then every pyenv installation (the machine image
+// keeps a newer boto3 and aws CLI there; a non-interactive shell such as
+// CI's may not have pyenv's directories on PATH).
+func toolCandidates(names ...string) []string {
+	out := append([]string(nil), names...)
+	out = append(out, "/usr/bin/"+names[0])
+	for _, root := range []string{os.Getenv("PYENV_ROOT"), filepath.Join(os.Getenv("HOME"), ".pyenv")} {
+		if root == "" {
+			continue
+		}
+		found, _ := filepath.Glob(filepath.Join(root, "versions", "*", "bin", names[0]))
+		out = append(out, found...)
+	}
+	return out
+}
+
 var (
 	awsCLIVersion   = regexp.MustCompile(`aws-cli/(\d+)\.(\d+)`)
 	botocoreVersion = regexp.MustCompile(`botocore/(\d+)\.(\d+)`)
@@ -248,7 +265,7 @@ var (
 // later (the machine's are v1.45 on botocore 1.43, and Debian's v2.9).
 func awsCLIWithContainerTokenFile(t *testing.T) string {
 	t.Helper()
-	for _, p := range []string{"aws", "/usr/bin/aws"} {
+	for _, p := range toolCandidates("aws") {
 		path, err := exec.LookPath(p)
 		if err != nil {
 			continue
