@@ -119,16 +119,30 @@ func buildSTS(cfg Config, opts Options) (STS, error) {
 		return opts.STS, nil
 	}
 	creds := opts.Credentials
-	if creds == nil && cfg.Mode == ModeAssumeRole {
+	if creds == nil {
 		var err error
-		if creds, err = NewCredentialSource(cfg.Credentials); err != nil {
+		if creds, err = signingCredentials(cfg); err != nil {
 			return nil, err
-		}
-		if creds == nil {
-			return nil, configError("access_key", "required when mode is assume_role (or access_key_file)")
 		}
 	}
 	return NewSTSClient(cfg.STS, creds)
+}
+
+// signingCredentials is the source of the keys that sign cfg's AssumeRole
+// calls: nil in web_identity mode, which signs nothing, and a ConfigError
+// when assume_role has no keys configured.
+func signingCredentials(cfg Config) (CredentialSource, error) {
+	if cfg.Mode == ModeWebIdentity {
+		return nil, nil
+	}
+	creds, err := NewCredentialSource(cfg.Credentials)
+	if err != nil {
+		return nil, err
+	}
+	if creds == nil {
+		return nil, configError("access_key", "required when mode is assume_role (or access_key_file)")
+	}
+	return creds, nil
 }
 
 // KeySource is the source the issuer's token signing keys are fetched from

@@ -19,15 +19,9 @@ var sharedSTSClients = newRegistry(64)
 // keys, building it on first use; assume_role signs with cfg's own keys.
 // Errors are *ConfigError.
 func SharedSTSClient(cfg Config) (*STSClient, error) {
-	var creds CredentialSource
-	if cfg.Mode != ModeWebIdentity {
-		var err error
-		if creds, err = NewCredentialSource(cfg.Credentials); err != nil {
-			return nil, err
-		}
-		if creds == nil {
-			return nil, configError("access_key", "required when mode is assume_role (or access_key_file)")
-		}
+	creds, err := signingCredentials(cfg)
+	if err != nil {
+		return nil, err
 	}
 	key, ok := STSClientKey(cfg)
 	if !ok {
