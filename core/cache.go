@@ -9,24 +9,23 @@ import (
 
 // credentialCache shares STS answers between requests for the same identity,
 // role and policy (Config.Cache). Concurrent misses for one key share a
-// single STS call; a cached answer is handed out only while it has at least
-// minRemaining lifetime left, so it is refreshed ahead of expiry. Failures are
-// not cached. Like aws-sdk-go-v2's CredentialsCache, but keyed per caller.
+// single STS call (the refresher of flight.go, with no cool-down); a cached
+// answer is handed out only while it has at least minRemaining lifetime
+// left, so it is refreshed ahead of expiry. Failures are not cached. Like
+// aws-sdk-go-v2's CredentialsCache, but keyed per caller.
 type credentialCache struct {
 	minRemaining time.Duration
 	now          func() time.Time
 
-	mu      sync.Mutex
+	mu      sync.Mutex // guards entries and every entry
 	entries map[string]*cacheEntry
 	inserts int
-	waiting int // callers waiting for another's call (tests watch it)
 }
 
 type cacheEntry struct {
-	creds Credentials
-	// done is closed when the call that fills creds/err returns.
-	done chan struct{}
-	err  error
+	creds   Credentials
+	ok      bool // creds came from a call that succeeded
+	refresh refresher
 }
 
 // cacheSweepEvery bounds memory: every so many inserts, expired entries go.
@@ -45,49 +44,31 @@ func (c *credentialCache) get(ctx context.Context, key string, fetch func(ctx co
 		return creds, false, err
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	e := c.entries[key]
-	if e != nil {
-		select {
-		case <-e.done:
-			if e.err == nil && c.fresh(e.creds) {
-				c.mu.Unlock()
-				return e.creds, true, nil
-			}
-			e = nil // stale or failed: start a new call
-		default:
-			c.waiting++
-			c.mu.Unlock()
-			creds, shared, err := c.wait(ctx, e)
-			c.mu.Lock()
-			c.waiting--
-			c.mu.Unlock()
-			return creds, shared, err
+	if e == nil {
+		e = &cacheEntry{refresh: refresher{mu: &c.mu}}
+		c.entries[key] = e
+		c.sweepLocked()
+	} else if e.ok && c.fresh(e.creds) {
+		return e.creds, true, nil
+	}
+	shared := e.refresh.flight != nil
+	_, err := e.refresh.fetchOrWait(ctx, c.now(), func(ctx context.Context) (func(), error) {
+		// The call outlives any one caller's cancellation: others wait on it.
+		creds, err := fetch(context.WithoutCancel(ctx))
+		if err != nil {
+			return nil, err
 		}
+		return func() { e.creds, e.ok = creds, true }, nil
+	})
+	switch {
+	case err != nil:
+		return Credentials{}, false, &Error{Kind: KindSTSTimeout, Detail: "gave up waiting for the STS", Err: err}
+	case e.refresh.lastErr != nil:
+		return Credentials{}, shared, e.refresh.lastErr
 	}
-	e = &cacheEntry{done: make(chan struct{})}
-	c.entries[key] = e
-	c.sweepLocked()
-	c.mu.Unlock()
-
-	// The call outlives any one caller's cancellation: others wait on it.
-	creds, err := fetch(context.WithoutCancel(ctx))
-	c.mu.Lock()
-	e.creds, e.err = creds, err
-	if err != nil && c.entries[key] == e {
-		delete(c.entries, key)
-	}
-	c.mu.Unlock()
-	close(e.done)
-	return creds, false, err
-}
-
-func (c *credentialCache) wait(ctx context.Context, e *cacheEntry) (Credentials, bool, error) {
-	select {
-	case <-e.done:
-		return e.creds, true, e.err
-	case <-ctx.Done():
-		return Credentials{}, false, &Error{Kind: KindSTSTimeout, Detail: "gave up waiting for the STS", Err: ctx.Err()}
-	}
+	return e.creds, shared, nil
 }
 
 func (c *credentialCache) fresh(creds Credentials) bool {
@@ -100,12 +81,8 @@ func (c *credentialCache) sweepLocked() {
 		return
 	}
 	for k, e := range c.entries {
-		select {
-		case <-e.done:
-			if e.err != nil || !c.fresh(e.creds) {
-				delete(c.entries, k)
-			}
-		default:
+		if e.refresh.flight == nil && !(e.ok && c.fresh(e.creds)) {
+			delete(c.entries, k)
 		}
 	}
 }

@@ -10,8 +10,9 @@ import (
 // in a row doubles it, up to the refresh cool-down.
 const retryBackoff = time.Second
 
-// refresher is the one single-flight primitive of the key sources, in the
-// spirit of go-oidc's inflight and aws-sdk-go-v2's CredentialsCache: callers
+// refresher is the one single-flight primitive of the key sources and of
+// the credential cache (cache.go), in the spirit of go-oidc's inflight and
+// aws-sdk-go-v2's CredentialsCache: callers
 // that need a fresh value share the one fetch under way, run on the
 // goroutine of the caller that started it (nothing starts a goroutine of
 // its own), and every caller stops waiting when its own ctx ends. The owner

@@ -126,7 +126,10 @@ func TestCacheSharesOneSTSCallPerIdentity(t *testing.T) {
 				}
 				iss.cache.mu.Lock()
 				defer iss.cache.mu.Unlock()
-				return iss.cache.waiting == len(tokens)-1
+				for _, e := range iss.cache.entries {
+					return e.refresh.waiting == len(tokens)-1
+				}
+				return false
 			}
 			go func() {
 				deadline := time.Now().Add(10 * time.Second)

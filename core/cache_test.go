@@ -1,0 +1,67 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+// TestCredentialCache covers what the issuer's burst test does not: a
+// failure is not kept, an answer is fetched again once it runs short of
+// lifetime, and a caller that stops waiting leaves the shared call running.
+func TestCredentialCache(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	answer := Credentials{AccessKeyID: "A", SecretAccessKey: "S", SessionToken: "T", Expiration: now.Add(time.Hour)}
+	c := newCredentialCache(15*time.Minute, clock)
+	calls := 0
+	fails := errors.New("sts down")
+	failing := func(context.Context) (Credentials, error) { calls++; return Credentials{}, fails }
+	working := func(context.Context) (Credentials, error) { calls++; return answer, nil }
+
+	if _, _, err := c.get(context.Background(), "k", failing); err != fails {
+		t.Fatalf("first call: %v", err)
+	}
+	if got, shared, err := c.get(context.Background(), "k", working); err != nil || shared || got != answer || calls != 2 {
+		t.Fatalf("after a failure: %v %v %v, %d calls; want a new call", got, shared, err, calls)
+	}
+	if _, shared, _ := c.get(context.Background(), "k", working); !shared || calls != 2 {
+		t.Fatalf("fresh answer: shared=%v, %d calls; want it from the cache", shared, calls)
+	}
+	now = now.Add(46 * time.Minute) // 14m left, under the 15m asked for
+	if _, shared, _ := c.get(context.Background(), "k", working); shared || calls != 3 {
+		t.Fatalf("short-lived answer: shared=%v, %d calls; want a new call", shared, calls)
+	}
+
+	// A waiter whose ctx ends gets a timeout; the call it waited for still
+	// fills the cache for the next caller.
+	release, started := make(chan struct{}), make(chan struct{})
+	slow := func(ctx context.Context) (Credentials, error) {
+		close(started)
+		<-release
+		if ctx.Err() != nil {
+			t.Error("the shared call saw its caller's cancellation")
+		}
+		return answer, nil
+	}
+	now = now.Add(time.Hour)
+	answer.Expiration = now.Add(time.Hour)
+	runner, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { _, _, err := c.get(runner, "k", slow); done <- err }()
+	<-started
+	waiter, stop := context.WithCancel(context.Background())
+	stop()
+	if _, _, err := c.get(waiter, "k", working); classify(err).Kind != KindSTSTimeout {
+		t.Fatalf("waiter whose ctx ended: %v; want an STS timeout", err)
+	}
+	cancel()
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("runner: %v", err)
+	}
+	if got, shared, _ := c.get(context.Background(), "k", working); !shared || got != answer {
+		t.Fatalf("after the slow call: %v shared=%v; want its answer from the cache", got, shared)
+	}
+}
