@@ -33,7 +33,7 @@ func audit(i *Issuer, ctx context.Context, ev *auditEvent, outcome string, statu
 }
 
 // auditLine writes the line; apart from audit so that a logger that
-// discards it costs only the check (see hotpath.go).
+// discards it costs only the check (see doc.go).
 func auditLine(log *slog.Logger, ctx context.Context, level slog.Level, ev *auditEvent, outcome string, status int, detail string) {
 	// Key-value pairs in one call: a library call per slog.Attr costs more
 	// under yaegi (Traefik); slog makes the same attributes of them.

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -380,14 +379,4 @@ func (e *ConfigError) Error() string { return e.Option + ": " + e.Reason }
 
 func configError(option, reason string) error {
 	return &ConfigError{Option: option, Reason: reason}
-}
-
-// ParseConfigJSON decodes a Config encoded with encoding/json over
-// DefaultConfig, so a compiled test can hand its config to interpreted code.
-func ParseConfigJSON(data []byte) (Config, error) {
-	c := DefaultConfig()
-	if err := json.Unmarshal(data, &c); err != nil {
-		return Config{}, err
-	}
-	return c, nil
 }

@@ -109,7 +109,7 @@ func (s *fileCredentials) AccessKeys(ctx context.Context) (AccessKeys, error) {
 }
 
 // fileAccessKeys is AccessKeys, for the STS client's hot path (see
-// hotpath.go).
+// doc.go).
 func fileAccessKeys(s *fileCredentials, ctx context.Context) (AccessKeys, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -35,7 +35,7 @@ type Options struct {
 // them down. It starts no goroutines, so it needs no Close.
 type Issuer struct {
 	// cfg is a pointer so that reading one field under yaegi does not copy
-	// the whole Config (see hotpath.go).
+	// the whole Config (see doc.go).
 	cfg *Config
 	// stsTimeout is cfg.STS.Timeout, kept apart for the same reason.
 	stsTimeout  time.Duration
@@ -47,7 +47,7 @@ type Issuer struct {
 	keys            KeySet
 	sts             STS
 	// stdSTS is sts when it is the core's own client, called without the
-	// STS interface (see hotpath.go).
+	// STS interface (see doc.go).
 	stdSTS *STSClient
 	policy *policyTemplate
 	cache  *credentialCache
@@ -378,7 +378,7 @@ func callSTS(i *Issuer, ctx context.Context, req *stsRequest) (none Credentials,
 	c, err := assume(i, ctx, req)
 	if err != nil || c.AccessKeyID == "" || c.SecretAccessKey == "" {
 		// Classified before cancel, which would hide a deadline.
-		err = stsFailed(i, ctx, start, err)
+		err = i.stsFailed(ctx, start, err)
 		cancel()
 		return none, err
 	}
@@ -413,7 +413,7 @@ func assume(i *Issuer, ctx context.Context, req *stsRequest) (Credentials, error
 
 // stsFailed classifies a failed call, or an answer without keys, and
 // counts it.
-func stsFailed(i *Issuer, ctx context.Context, start time.Time, err error) error {
+func (i *Issuer) stsFailed(ctx context.Context, start time.Time, err error) error {
 	if err == nil {
 		err = STSBadAnswer(nil)
 	} else if _, ok := asError(err); !ok && ctx.Err() == context.DeadlineExceeded {

@@ -183,7 +183,7 @@ func TestSignSTSRequest(t *testing.T) {
 			req.Header.Set("User-Agent", "not-signed")
 			keys := AccessKeys{AccessKeyID: "AKIDGATEWAY", SecretAccessKey: "gateway-secret", SessionToken: tc.token}
 			for i := 0; i < 2; i++ { // signing twice must not stack headers
-				if err := SignSTSRequest(req, body, keys, "eu-west-1", suiteTime.Add(time.Duration(i)*time.Hour)); err != nil {
+				if err := signSTSRequest(req, body, keys, "eu-west-1", suiteTime.Add(time.Duration(i)*time.Hour)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -357,14 +357,14 @@ func BenchmarkSignSTSRequest(b *testing.B) {
 			b.Fatal(err)
 		}
 		req.Header.Set("Content-Type", stsContentType)
-		if err := SignSTSRequest(req, body, keys, "us-east-1", now); err != nil {
+		if err := signSTSRequest(req, body, keys, "us-east-1", now); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 // The STS client signs with its endpoint's parts worked out once; the
-// result must be SignSTSRequest's, byte for byte.
+// result must be signSTSRequest's, byte for byte.
 func TestSigV4EndpointSignsAsSignSTSRequest(t *testing.T) {
 	body := []byte("Action=AssumeRole&Version=2011-06-15&RoleSessionName=alice")
 	for _, endpoint := range []string{
@@ -385,7 +385,7 @@ func TestSigV4EndpointSignsAsSignSTSRequest(t *testing.T) {
 				return req
 			}
 			want := newRequest()
-			if err := SignSTSRequest(want, body, keys, "eu-west-1", suiteTime); err != nil {
+			if err := signSTSRequest(want, body, keys, "eu-west-1", suiteTime); err != nil {
 				t.Fatal(err)
 			}
 			e, err := newSigV4Endpoint(endpoint, "eu-west-1")

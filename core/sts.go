@@ -69,7 +69,7 @@ func (c Credentials) Missing() string {
 	return missingField(c)
 }
 
-// missingField is Missing, for the hot path (see hotpath.go).
+// missingField is Missing, for the hot path (see doc.go).
 func missingField(c Credentials) string {
 	if c.AccessKeyID == "" {
 		return "AccessKeyId"

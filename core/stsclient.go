@@ -32,7 +32,7 @@ type STSClient struct {
 	retries  int
 	creds    CredentialSource
 	// staticKeys and fileKeys are creds when it is one of the core's own
-	// sources, read without an interface call (see hotpath.go).
+	// sources, read without an interface call (see doc.go).
 	staticKeys *AccessKeys
 	fileKeys   *fileCredentials
 	client     *http.Client
@@ -156,7 +156,7 @@ func (c *STSClient) AssumeRole(ctx context.Context, in AssumeRoleInput) (Credent
 }
 
 // assumeRole is AssumeRole, which the Issuer calls directly (see
-// hotpath.go).
+// doc.go).
 func assumeRole(c *STSClient, ctx context.Context, in *AssumeRoleInput) (Credentials, error) {
 	if c.creds == nil {
 		return Credentials{}, GatewayCredentialsUnavailable(fmt.Errorf("no access key is configured to sign AssumeRole"))
@@ -176,7 +176,7 @@ func (c *STSClient) AssumeRoleWithWebIdentity(ctx context.Context, in WebIdentit
 }
 
 // assumeRoleWithWebIdentity is AssumeRoleWithWebIdentity, which the Issuer
-// calls directly (see hotpath.go).
+// calls directly (see doc.go).
 func assumeRoleWithWebIdentity(c *STSClient, ctx context.Context, in *WebIdentityInput) (Credentials, error) {
 	form := stsForm("AssumeRoleWithWebIdentity", in.RoleARN, in.SessionName, in.Duration, in.Policy) +
 		"&WebIdentityToken=" + formEscape(in.Token)
@@ -221,7 +221,7 @@ func formEscape(s string) string {
 // stsCall makes the STS call, retrying connection failures and 5xx answers
 // while the whole call stays within c.timeout. The first attempt is made
 // here and the retries in retry, so that the common case stays small (see
-// hotpath.go).
+// doc.go).
 func stsCall(c *STSClient, parent context.Context, form string, signed bool, redact []string) (Credentials, error) {
 	ctx, cancel := context.WithTimeout(parent, c.timeout)
 	// keys stay nil for an unsigned call.

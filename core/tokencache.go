@@ -50,7 +50,7 @@ func tokenKey(raw string) string {
 // cachedClaims returns the claims of a token verified before, if it is
 // cached and the clock is inside its window. The claims are shared: callers
 // only read them. Kept short, without defer: it runs on every request (see
-// hotpath.go). Expired entries are dropped by put.
+// doc.go). Expired entries are dropped by put.
 func cachedClaims(c *verifiedTokens, key string) (Claims, bool) {
 	now := c.now().UnixNano()
 	c.mu.Lock()

@@ -66,12 +66,12 @@ type tokenHeader struct {
 // failed check, KindKeysUnavailable when no keys could be read.
 //
 // A token verified before is answered from the cache by a short function;
-// the full check, verifyFull, runs only on a miss (see hotpath.go).
+// the full check, verifyFull, runs only on a miss (see doc.go).
 func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	return verifyToken(v, ctx, raw)
 }
 
-// verifyToken is Verify, for the issuer's hot path (see hotpath.go).
+// verifyToken is Verify, for the issuer's hot path (see doc.go).
 func verifyToken(v *Verifier, ctx context.Context, raw string) (Claims, error) {
 	if v.verified == nil || len(raw) > v.maxBytes {
 		return v.verifyFull(ctx, raw, "")

@@ -35,6 +35,7 @@ const yaegiBenchHarness = `package benchharness
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -61,8 +62,8 @@ func stubAnswer(d time.Duration) core.Credentials {
 }
 
 func Wrap(next http.Handler, configJSON string, stub bool) (http.Handler, error) {
-	cfg, err := core.ParseConfigJSON([]byte(configJSON))
-	if err != nil {
+	cfg := core.DefaultConfig()
+	if err := json.Unmarshal([]byte(configJSON), &cfg); err != nil {
 		return nil, err
 	}
 	opts := core.Options{}
@@ -112,8 +113,8 @@ func interpretedBenchWrap(b testing.TB) benchWrap {
 // compiledBenchWrap is the same harness, compiled.
 func compiledBenchWrap(sts core.STS) benchWrap {
 	return func(next http.Handler, configJSON string, stub bool) (http.Handler, error) {
-		cfg, err := core.ParseConfigJSON([]byte(configJSON))
-		if err != nil {
+		cfg := core.DefaultConfig()
+		if err := json.Unmarshal([]byte(configJSON), &cfg); err != nil {
 			return nil, err
 		}
 		opts := core.Options{}
@@ -290,7 +291,7 @@ func TestInterpretedTokenPathAllocationBudget(t *testing.T) {
 			}
 			t.Logf("%.0f allocations per interpreted token request (budget %d)", allocs, c.budget)
 			if allocs > float64(c.budget) {
-				t.Errorf("%.0f allocations per interpreted token request, over the budget of %d: see core/hotpath.go", allocs, c.budget)
+				t.Errorf("%.0f allocations per interpreted token request, over the budget of %d: see core/doc.go", allocs, c.budget)
 			}
 		})
 	}
