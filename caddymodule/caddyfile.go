@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -50,68 +51,134 @@ func parseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error)
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
 //
 //	sts_token [<prefix>] {
-//	    endpoint_url         <url>
-//	    sts_endpoint         <url>
-//	    region               <name>
-//	    mode                 assume_role|web_identity
-//	    role_arn             <arn>
-//	    role                 <claim> <value> <arn>
-//	    duration             <duration>
-//	    session_name_claim   <claim...>
-//	    access_key           <id>
-//	    access_key_file      <path>
-//	    secret_key           <secret>
-//	    secret_key_file      <path>
-//	    ca_file              <path>
-//	    insecure_skip_verify
-//	    policy               <json>
-//	    policy_file          <path>
-//	    timeout              <duration>
-//	    retries              <n>
-//	    public_healthz
-//	    container_credentials
-//	    cache                <window>
+//	    <option> <value...>
 //	    jwt {
-//	        issuer               <url>
-//	        audience             <aud...>
-//	        jwks_url             <url>
-//	        jwks_file            <path>
-//	        ca_file              <path>
-//	        insecure_skip_verify
-//	        algorithms           <alg...>
-//	        leeway               <duration>
-//	        hmac_secret          <secret>
-//	        refresh_cooldown     <duration>
-//	        fetch_timeout        <duration>
-//	        max_token_bytes      <n>
+//	        <option> <value...>
 //	    }
 //	}
 //
-// role, session_name_claim, audience and algorithms may be repeated; their
-// values add up. The whole configuration is checked once the block is read,
-// so `caddy adapt` already names a missing or wrong option (secrets that
-// hold placeholders are checked once resolved, when the config loads).
+// The options are core.ConfigOptions' Caddyfile keywords (the README's
+// options table): a text option takes one word, a list one or more (repeats
+// add up), a flag none, role takes <claim> <value> <arn> and may be
+// repeated. Each is read into the module's JSON spelling and decoded as a
+// JSON config would be, so the two cannot mean different things. The whole
+// configuration is checked once the block is read, so `caddy adapt` already
+// names a missing or wrong option (secrets that hold placeholders are
+// checked once resolved, when the config loads).
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive's name
 	h.noteOption(d, "prefix")
-	args := d.RemainingArgs()
-	switch len(args) {
+	fields := map[string]any{}
+	switch args := d.RemainingArgs(); len(args) {
 	case 0:
 	case 1:
-		h.Prefix = &args[0]
+		fields["prefix"] = args[0]
 	default:
 		return d.ArgErr()
 	}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		h.noteOption(d, d.Val())
-		if err := h.unmarshalOption(d); err != nil {
-			return err
-		}
+	if err := h.unmarshalBlock(d, "", fields); err != nil {
+		return err
+	}
+	if raw, err := json.Marshal(fields); err != nil {
+		return err
+	} else if err := json.Unmarshal(raw, h); err != nil {
+		return d.Err(err.Error())
 	}
 	if err := h.coreConfig(unresolved{}).Validate(); err != nil {
 		return h.locate(d, err)
 	}
 	return nil
+}
+
+// caddyfileOptions are core.ConfigOptions by their Caddyfile path
+// ("jwt.issuer" inside the jwt block).
+var caddyfileOptions = func() map[string]core.OptionSpec {
+	m := make(map[string]core.OptionSpec)
+	for _, o := range core.ConfigOptions {
+		if o.Caddyfile != "" {
+			m[o.Name] = o
+		}
+	}
+	return m
+}()
+
+// unmarshalBlock reads the options of a block (prefix "jwt." inside the jwt
+// block) into fields, keyed by their JSON names.
+func (h *Handler) unmarshalBlock(d *caddyfile.Dispenser, prefix string, fields map[string]any) error {
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		word := d.Val()
+		o, ok := caddyfileOptions[prefix+word]
+		if !ok {
+			return d.Errf("unrecognized sts_token %soption %q", strings.ReplaceAll(prefix, ".", " "), word)
+		}
+		h.noteOption(d, prefix+word)
+		key := strings.TrimPrefix(o.JSON, prefix)
+		args := d.RemainingArgs()
+		switch o.Type {
+		case core.OptionBlock:
+			if len(args) > 0 {
+				return d.ArgErr()
+			}
+			block, _ := fields[key].(map[string]any)
+			if block == nil {
+				block = map[string]any{}
+				fields[key] = block
+			}
+			if err := h.unmarshalBlock(d, key+".", block); err != nil {
+				return err
+			}
+		case core.OptionFlag:
+			if len(args) > 0 {
+				return d.Errf("%s takes no argument", word)
+			}
+			fields[key] = true
+		case core.OptionList:
+			if len(args) == 0 {
+				return d.Errf("%s needs at least one argument", word)
+			}
+			list, _ := fields[key].([]string)
+			fields[key] = append(list, args...)
+		case core.OptionRoles:
+			if len(args) != 3 {
+				return d.Errf("role needs <claim> <value> <arn>, got %d argument(s)", len(args))
+			}
+			rules, _ := fields[key].([]RoleRule)
+			fields[key] = append(rules, RoleRule{Claim: args[0], Value: args[1], RoleARN: args[2]})
+		default:
+			v, err := oneValue(d, word, o.Type, args)
+			if err != nil {
+				return err
+			}
+			fields[key] = v
+		}
+	}
+	return nil
+}
+
+// oneValue reads the one argument of a text, duration or int option.
+func oneValue(d *caddyfile.Dispenser, option, kind string, args []string) (any, error) {
+	switch len(args) {
+	case 1:
+	case 0:
+		// Caddy replaces {$VAR} before this runs: an unset variable
+		// without a default leaves the option bare.
+		return nil, d.Errf("%s needs exactly one argument, got none (a {$VARIABLE} that is unset and has no :default leaves none)", option)
+	default:
+		return nil, d.Errf("%s needs exactly one argument, got %d", option, len(args))
+	}
+	switch kind {
+	case core.OptionDuration:
+		if _, err := caddy.ParseDuration(args[0]); err != nil {
+			return nil, d.Errf("%s: bad duration %q: %v", option, args[0], err)
+		}
+	case core.OptionInt:
+		n, err := strconv.Atoi(args[0])
+		if err != nil {
+			return nil, d.Errf("%s: not an integer: %q", option, args[0])
+		}
+		return n, nil
+	}
+	return args[0], nil
 }
 
 // optionAt is where an option was written, for the errors that only the
@@ -164,190 +231,6 @@ func (h *Handler) locate(d *caddyfile.Dispenser, err error) error {
 		msg += fmt.Sprintf(" (written as %q)", at.value)
 	}
 	return fmt.Errorf("%s, at %s:%d", msg, at.file, at.line)
-}
-
-// unmarshalOption reads the option at the dispenser's cursor.
-func (h *Handler) unmarshalOption(d *caddyfile.Dispenser) error {
-	option := d.Val()
-	switch option {
-	case "endpoint_url":
-		return oneArg(d, &h.EndpointURL)
-	case "sts_endpoint":
-		return oneArg(d, &h.STSEndpoint)
-	case "region":
-		return oneArg(d, &h.Region)
-	case "mode":
-		if err := oneArg(d, &h.Mode); err != nil {
-			return err
-		}
-		if h.Mode != core.ModeAssumeRole && h.Mode != core.ModeWebIdentity {
-			return d.Errf("mode must be %s or %s, not %q", core.ModeAssumeRole, core.ModeWebIdentity, h.Mode)
-		}
-		return nil
-	case "role_arn":
-		return oneArg(d, &h.RoleARN)
-	case "role":
-		args := d.RemainingArgs()
-		if len(args) != 3 {
-			return d.Errf("role needs <claim> <value> <arn>, got %d argument(s)", len(args))
-		}
-		h.Roles = append(h.Roles, RoleRule{Claim: args[0], Value: args[1], RoleARN: args[2]})
-		return nil
-	case "duration":
-		return durationArg(d, &h.Duration)
-	case "session_name_claim":
-		return someArgs(d, &h.SessionNameClaims)
-	case "access_key":
-		return oneArg(d, &h.AccessKey)
-	case "access_key_file":
-		return oneArg(d, &h.AccessKeyFile)
-	case "secret_key":
-		return oneArg(d, &h.SecretKey)
-	case "secret_key_file":
-		return oneArg(d, &h.SecretKeyFile)
-	case "ca_file":
-		return oneArg(d, &h.CAFile)
-	case "insecure_skip_verify":
-		return flag(d, &h.InsecureSkipVerify)
-	case "policy":
-		return oneArg(d, &h.Policy)
-	case "policy_file":
-		return oneArg(d, &h.PolicyFile)
-	case "timeout":
-		return durationArg(d, &h.Timeout)
-	case "retries":
-		var n int
-		if err := intArg(d, &n); err != nil {
-			return err
-		}
-		h.Retries = &n
-		return nil
-	case "public_healthz":
-		return flag(d, &h.PublicHealthz)
-	case "container_credentials":
-		return flag(d, &h.ContainerCredentials)
-	case "cache":
-		return durationArg(d, &h.Cache)
-	case "jwt":
-		if d.NextArg() {
-			return d.ArgErr()
-		}
-		if h.JWT == nil {
-			h.JWT = new(JWTConfig)
-		}
-		for nesting := d.Nesting(); d.NextBlock(nesting); {
-			h.noteOption(d, "jwt."+d.Val())
-			if err := h.JWT.unmarshalOption(d); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return d.Errf("unrecognized sts_token option %q", option)
-}
-
-// unmarshalOption reads the jwt block option at the dispenser's cursor.
-func (j *JWTConfig) unmarshalOption(d *caddyfile.Dispenser) error {
-	option := d.Val()
-	switch option {
-	case "issuer":
-		return oneArg(d, &j.Issuer)
-	case "audience":
-		return someArgs(d, &j.Audience)
-	case "jwks_url":
-		return oneArg(d, &j.JWKSURL)
-	case "jwks_file":
-		return oneArg(d, &j.JWKSFile)
-	case "ca_file":
-		return oneArg(d, &j.CAFile)
-	case "insecure_skip_verify":
-		return flag(d, &j.InsecureSkipVerify)
-	case "algorithms":
-		return someArgs(d, &j.Algorithms)
-	case "leeway":
-		var v caddy.Duration
-		if err := durationArg(d, &v); err != nil {
-			return err
-		}
-		j.Leeway = &v
-		return nil
-	case "hmac_secret":
-		return oneArg(d, &j.HMACSecret)
-	case "refresh_cooldown":
-		return durationArg(d, &j.RefreshCooldown)
-	case "fetch_timeout":
-		return durationArg(d, &j.FetchTimeout)
-	case "max_token_bytes":
-		return intArg(d, &j.MaxTokenBytes)
-	}
-	return d.Errf("unrecognized sts_token jwt option %q", option)
-}
-
-// oneArg reads exactly one argument into dst.
-func oneArg(d *caddyfile.Dispenser, dst *string) error {
-	option := d.Val()
-	args := d.RemainingArgs()
-	if len(args) == 0 {
-		// Caddy replaces {$VAR} before this runs: an unset variable
-		// without a default leaves the option bare.
-		return d.Errf("%s needs exactly one argument, got none (a {$VARIABLE} that is unset and has no :default leaves none)", option)
-	}
-	if len(args) != 1 {
-		return d.Errf("%s needs exactly one argument, got %d", option, len(args))
-	}
-	*dst = args[0]
-	return nil
-}
-
-// someArgs appends one or more arguments to dst.
-func someArgs(d *caddyfile.Dispenser, dst *[]string) error {
-	option := d.Val()
-	args := d.RemainingArgs()
-	if len(args) == 0 {
-		return d.Errf("%s needs at least one argument", option)
-	}
-	*dst = append(*dst, args...)
-	return nil
-}
-
-// flag sets a switch that takes no argument.
-func flag(d *caddyfile.Dispenser, dst *bool) error {
-	option := d.Val()
-	if d.NextArg() {
-		return d.Errf("%s takes no argument", option)
-	}
-	*dst = true
-	return nil
-}
-
-// durationArg reads one duration such as 90s, 15m, 1h or 1d.
-func durationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
-	option := d.Val()
-	var raw string
-	if err := oneArg(d, &raw); err != nil {
-		return err
-	}
-	v, err := caddy.ParseDuration(raw)
-	if err != nil {
-		return d.Errf("%s: bad duration %q: %v", option, raw, err)
-	}
-	*dst = caddy.Duration(v)
-	return nil
-}
-
-// intArg reads one integer.
-func intArg(d *caddyfile.Dispenser, dst *int) error {
-	option := d.Val()
-	var raw string
-	if err := oneArg(d, &raw); err != nil {
-		return err
-	}
-	v, err := strconv.Atoi(raw)
-	if err != nil {
-		return d.Errf("%s: not an integer: %q", option, raw)
-	}
-	*dst = v
-	return nil
 }
 
 // Interface guards

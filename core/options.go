@@ -11,6 +11,9 @@ type OptionSpec struct {
 	// Name is the option's path in the Caddyfile spelling, "jwt." inside
 	// the jwt block; ConfigError.Option uses it.
 	Name string
+	// Type is what the value is (OptionText, OptionList, ...); the
+	// Caddyfile parser reads the value by it.
+	Type string
 	// Caddyfile is the keyword in a Caddyfile block ("" when the option is
 	// not a keyword there: the prefix is the directive's argument).
 	Caddyfile string
@@ -24,79 +27,90 @@ type OptionSpec struct {
 	Doc string
 }
 
+// What an option's value is.
+const (
+	OptionText     = "text"     // one word
+	OptionList     = "list"     // one or more words; repeats add up
+	OptionFlag     = "flag"     // a switch: present (Caddyfile) or true
+	OptionDuration = "duration" // 90s, 15m, 1h
+	OptionInt      = "int"      // a whole number
+	OptionRoles    = "roles"    // <claim> <value> <arn> rules, in order
+	OptionBlock    = "block"    // the jwt options
+)
+
 // ConfigOptions is every option, in the order the README lists them.
 var ConfigOptions = []OptionSpec{
-	{Name: "prefix", Caddyfile: "", JSON: "prefix", Traefik: "prefix", Default: DefaultPrefix,
+	{Name: "prefix", Type: OptionText, Caddyfile: "", JSON: "prefix", Traefik: "prefix", Default: DefaultPrefix,
 		Doc: "Path prefix of {prefix}/token and {prefix}/healthz; empty serves /token and /healthz."},
-	{Name: "endpoint_url", Caddyfile: "endpoint_url", JSON: "endpoint_url", Traefik: "endpointURL",
+	{Name: "endpoint_url", Type: OptionText, Caddyfile: "endpoint_url", JSON: "endpoint_url", Traefik: "endpointURL",
 		Doc: "S3 endpoint handed to clients as EndpointURL. Required."},
-	{Name: "sts_endpoint", Caddyfile: "sts_endpoint", JSON: "sts_endpoint", Traefik: "stsEndpoint", Default: "https://sts.{region}.amazonaws.com",
+	{Name: "sts_endpoint", Type: OptionText, Caddyfile: "sts_endpoint", JSON: "sts_endpoint", Traefik: "stsEndpoint", Default: "https://sts.{region}.amazonaws.com",
 		Doc: "Where STS calls go (Ceph RGW, MinIO, AWS)."},
-	{Name: "region", Caddyfile: "region", JSON: "region", Traefik: "region", Default: DefaultRegion,
+	{Name: "region", Type: OptionText, Caddyfile: "region", JSON: "region", Traefik: "region", Default: DefaultRegion,
 		Doc: "Region the STS call is signed for (RGW ignores it)."},
-	{Name: "mode", Caddyfile: "mode", JSON: "mode", Traefik: "mode", Default: ModeAssumeRole,
+	{Name: "mode", Type: OptionText, Caddyfile: "mode", JSON: "mode", Traefik: "mode", Default: ModeAssumeRole,
 		Doc: "assume_role (the gateway's own keys) or web_identity (forward the caller's token)."},
-	{Name: "role_arn", Caddyfile: "role_arn", JSON: "role_arn", Traefik: "roleArn",
+	{Name: "role_arn", Type: OptionText, Caddyfile: "role_arn", JSON: "role_arn", Traefik: "roleArn",
 		Doc: "Default role; required in assume_role mode unless role rules are given."},
-	{Name: "role", Caddyfile: "role", JSON: "roles", Traefik: "roles",
+	{Name: "role", Type: OptionRoles, Caddyfile: "role", JSON: "roles", Traefik: "roles",
 		Doc: "Ordered rules: the first whose claim equals or contains the value selects the role."},
-	{Name: "duration", Caddyfile: "duration", JSON: "duration", Traefik: "duration", Default: "1h",
+	{Name: "duration", Type: OptionDuration, Caddyfile: "duration", JSON: "duration", Traefik: "duration", Default: "1h",
 		Doc: "Requested credential lifetime, 15m to 12h."},
-	{Name: "session_name_claim", Caddyfile: "session_name_claim", JSON: "session_name_claims", Traefik: "sessionNameClaim", Default: "preferred_username sub",
+	{Name: "session_name_claim", Type: OptionList, Caddyfile: "session_name_claim", JSON: "session_name_claims", Traefik: "sessionNameClaim", Default: "preferred_username sub",
 		Doc: "Claims tried in order for the RoleSessionName."},
-	{Name: "access_key", Caddyfile: "access_key", JSON: "access_key", Traefik: "accessKey",
+	{Name: "access_key", Type: OptionText, Caddyfile: "access_key", JSON: "access_key", Traefik: "accessKey",
 		Doc: "The gateway's access key for assume_role."},
-	{Name: "access_key_file", Caddyfile: "access_key_file", JSON: "access_key_file", Traefik: "accessKeyFile",
+	{Name: "access_key_file", Type: OptionText, Caddyfile: "access_key_file", JSON: "access_key_file", Traefik: "accessKeyFile",
 		Doc: "A file holding the access key, read again when it changes."},
-	{Name: "secret_key", Caddyfile: "secret_key", JSON: "secret_key", Traefik: "secretKey",
+	{Name: "secret_key", Type: OptionText, Caddyfile: "secret_key", JSON: "secret_key", Traefik: "secretKey",
 		Doc: "The gateway's secret key. Never logged."},
-	{Name: "secret_key_file", Caddyfile: "secret_key_file", JSON: "secret_key_file", Traefik: "secretKeyFile",
+	{Name: "secret_key_file", Type: OptionText, Caddyfile: "secret_key_file", JSON: "secret_key_file", Traefik: "secretKeyFile",
 		Doc: "A file holding the secret key, read again when it changes."},
-	{Name: "ca_file", Caddyfile: "ca_file", JSON: "ca_file", Traefik: "caFile",
+	{Name: "ca_file", Type: OptionText, Caddyfile: "ca_file", JSON: "ca_file", Traefik: "caFile",
 		Doc: "PEM bundle trusted for the STS, with the system roots."},
-	{Name: "insecure_skip_verify", Caddyfile: "insecure_skip_verify", JSON: "insecure_skip_verify", Traefik: "insecureSkipVerify", Default: "false",
+	{Name: "insecure_skip_verify", Type: OptionFlag, Caddyfile: "insecure_skip_verify", JSON: "insecure_skip_verify", Traefik: "insecureSkipVerify", Default: "false",
 		Doc: "Turns off TLS verification of the STS. Dangerous."},
-	{Name: "policy", Caddyfile: "policy", JSON: "policy", Traefik: "policy",
+	{Name: "policy", Type: OptionText, Caddyfile: "policy", JSON: "policy", Traefik: "policy",
 		Doc: "Session policy JSON with ${claim:NAME} placeholders."},
-	{Name: "policy_file", Caddyfile: "policy_file", JSON: "policy_file", Traefik: "policyFile",
+	{Name: "policy_file", Type: OptionText, Caddyfile: "policy_file", JSON: "policy_file", Traefik: "policyFile",
 		Doc: "A file holding the session policy."},
-	{Name: "timeout", Caddyfile: "timeout", JSON: "timeout", Traefik: "timeout", Default: "10s",
+	{Name: "timeout", Type: OptionDuration, Caddyfile: "timeout", JSON: "timeout", Traefik: "timeout", Default: "10s",
 		Doc: "Bound on one whole STS call, retries included."},
-	{Name: "retries", Caddyfile: "retries", JSON: "retries", Traefik: "retries", Default: "2",
+	{Name: "retries", Type: OptionInt, Caddyfile: "retries", JSON: "retries", Traefik: "retries", Default: "2",
 		Doc: "Retries on connection errors and 5xx answers, within timeout."},
-	{Name: "public_healthz", Caddyfile: "public_healthz", JSON: "public_healthz", Traefik: "publicHealthz", Default: "false",
+	{Name: "public_healthz", Type: OptionFlag, Caddyfile: "public_healthz", JSON: "public_healthz", Traefik: "publicHealthz", Default: "false",
 		Doc: "Serve healthz without a bearer token."},
-	{Name: "container_credentials", Caddyfile: "container_credentials", JSON: "container_credentials", Traefik: "containerCredentials", Default: "false",
+	{Name: "container_credentials", Type: OptionFlag, Caddyfile: "container_credentials", JSON: "container_credentials", Traefik: "containerCredentials", Default: "false",
 		Doc: "Serve GET {prefix}/credentials for AWS SDKs that refresh by themselves."},
-	{Name: "cache", Caddyfile: "cache", JSON: "cache", Traefik: "cache", Default: "0",
+	{Name: "cache", Type: OptionDuration, Caddyfile: "cache", JSON: "cache", Traefik: "cache", Default: "0",
 		Doc: "Share STS answers per identity while they have this much lifetime left; 0 is off."},
-	{Name: "jwt", Caddyfile: "jwt", JSON: "jwt", Traefik: "jwt",
+	{Name: "jwt", Type: OptionBlock, Caddyfile: "jwt", JSON: "jwt", Traefik: "jwt",
 		Doc: "How bearer tokens are validated."},
-	{Name: "jwt.issuer", Caddyfile: "issuer", JSON: "jwt.issuer", Traefik: "jwt.issuer",
+	{Name: "jwt.issuer", Type: OptionText, Caddyfile: "issuer", JSON: "jwt.issuer", Traefik: "jwt.issuer",
 		Doc: "Compared with iss; the base of OIDC discovery without jwks_url or jwks_file."},
-	{Name: "jwt.audience", Caddyfile: "audience", JSON: "jwt.audience", Traefik: "jwt.audience",
+	{Name: "jwt.audience", Type: OptionList, Caddyfile: "audience", JSON: "jwt.audience", Traefik: "jwt.audience",
 		Doc: "aud must hold one of these; unset accepts every audience (a warning at start)."},
-	{Name: "jwt.jwks_url", Caddyfile: "jwks_url", JSON: "jwt.jwks_url", Traefik: "jwt.jwksURL",
+	{Name: "jwt.jwks_url", Type: OptionText, Caddyfile: "jwks_url", JSON: "jwt.jwks_url", Traefik: "jwt.jwksURL",
 		Doc: "JWKS URL, fetched on first use and again for an unknown kid."},
-	{Name: "jwt.jwks_file", Caddyfile: "jwks_file", JSON: "jwt.jwks_file", Traefik: "jwt.jwksFile",
+	{Name: "jwt.jwks_file", Type: OptionText, Caddyfile: "jwks_file", JSON: "jwt.jwks_file", Traefik: "jwt.jwksFile",
 		Doc: "A local JWKS or PEM public keys, read again when it changes."},
-	{Name: "jwt.ca_file", Caddyfile: "ca_file", JSON: "jwt.ca_file", Traefik: "jwt.caFile",
+	{Name: "jwt.ca_file", Type: OptionText, Caddyfile: "ca_file", JSON: "jwt.ca_file", Traefik: "jwt.caFile",
 		Doc: "PEM bundle trusted for the JWKS and discovery URLs."},
-	{Name: "jwt.insecure_skip_verify", Caddyfile: "insecure_skip_verify", JSON: "jwt.insecure_skip_verify", Traefik: "jwt.insecureSkipVerify", Default: "false",
+	{Name: "jwt.insecure_skip_verify", Type: OptionFlag, Caddyfile: "insecure_skip_verify", JSON: "jwt.insecure_skip_verify", Traefik: "jwt.insecureSkipVerify", Default: "false",
 		Doc: "Turns off TLS verification of key URLs. Dangerous."},
-	{Name: "jwt.algorithms", Caddyfile: "algorithms", JSON: "jwt.algorithms", Traefik: "jwt.algorithms",
+	{Name: "jwt.algorithms", Type: OptionList, Caddyfile: "algorithms", JSON: "jwt.algorithms", Traefik: "jwt.algorithms",
 		Default: "RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA",
 		Doc:     "Allow-list of signature algorithms; none never, HS* only with an HMAC secret."},
-	{Name: "jwt.leeway", Caddyfile: "leeway", JSON: "jwt.leeway", Traefik: "jwt.leeway", Default: "1m",
+	{Name: "jwt.leeway", Type: OptionDuration, Caddyfile: "leeway", JSON: "jwt.leeway", Traefik: "jwt.leeway", Default: "1m",
 		Doc: "Clock skew allowed on exp, nbf and iat, at most 5m."},
-	{Name: "jwt.hmac_secret", Caddyfile: "hmac_secret", JSON: "jwt.hmac_secret", Traefik: "jwt.hmacSecret",
+	{Name: "jwt.hmac_secret", Type: OptionText, Caddyfile: "hmac_secret", JSON: "jwt.hmac_secret", Traefik: "jwt.hmacSecret",
 		Doc: "Shared secret for HS* tokens, at least 32 bytes."},
-	{Name: "jwt.hmac_secret_file", Caddyfile: "", JSON: "", Traefik: "jwt.hmacSecretFile",
+	{Name: "jwt.hmac_secret_file", Type: OptionText, Caddyfile: "", JSON: "", Traefik: "jwt.hmacSecretFile",
 		Doc: "A file holding the HMAC secret (Traefik; Caddy uses a placeholder)."},
-	{Name: "jwt.refresh_cooldown", Caddyfile: "refresh_cooldown", JSON: "jwt.refresh_cooldown", Traefik: "jwt.refreshCooldown", Default: "1m",
+	{Name: "jwt.refresh_cooldown", Type: OptionDuration, Caddyfile: "refresh_cooldown", JSON: "jwt.refresh_cooldown", Traefik: "jwt.refreshCooldown", Default: "1m",
 		Doc: "Least time between two key fetches after one that succeeded."},
-	{Name: "jwt.fetch_timeout", Caddyfile: "fetch_timeout", JSON: "jwt.fetch_timeout", Traefik: "jwt.fetchTimeout", Default: "10s",
+	{Name: "jwt.fetch_timeout", Type: OptionDuration, Caddyfile: "fetch_timeout", JSON: "jwt.fetch_timeout", Traefik: "jwt.fetchTimeout", Default: "10s",
 		Doc: "Bound on one JWKS or discovery fetch."},
-	{Name: "jwt.max_token_bytes", Caddyfile: "max_token_bytes", JSON: "jwt.max_token_bytes", Traefik: "jwt.maxTokenBytes", Default: "16384",
+	{Name: "jwt.max_token_bytes", Type: OptionInt, Caddyfile: "max_token_bytes", JSON: "jwt.max_token_bytes", Traefik: "jwt.maxTokenBytes", Default: "16384",
 		Doc: "Longer bearer tokens are refused."},
 }
