@@ -84,7 +84,11 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	} else if err := json.Unmarshal(raw, h); err != nil {
 		return d.Err(err.Error())
 	}
-	if err := h.coreConfig(unresolved{}).Validate(); err != nil {
+	cfg, err := h.coreConfig(unresolved{})
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
 		return h.locate(d, err)
 	}
 	return nil

@@ -3,7 +3,6 @@ package caddymodule
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/stsgate/stsgate/core"
 )
@@ -34,92 +33,25 @@ func (unresolved) ReplaceKnown(input, _ string) string {
 	return input
 }
 
-// coreConfig maps the options onto core.DefaultConfig: only the options the
-// operator set overwrite a default. repl resolves the placeholders of
-// access_key, secret_key and hmac_secret; resolved values live only in the
-// returned config, never in h, so they are never written back into the
-// JSON config or logged.
-func (h *Handler) coreConfig(repl replacer) core.Config {
-	c := core.DefaultConfig()
-	if h.Prefix != nil {
-		c.Prefix = *h.Prefix
-	}
-	c.EndpointURL = h.EndpointURL
-	if h.Mode != "" {
-		c.Mode = h.Mode
-	}
-	c.RoleARN = h.RoleARN
-	for _, r := range h.Roles {
-		c.Roles = append(c.Roles, core.RoleRule{Claim: r.Claim, Value: r.Value, RoleARN: r.RoleARN})
-	}
-	if h.Duration != 0 {
-		c.Duration = time.Duration(h.Duration)
-	}
-	if len(h.SessionNameClaims) > 0 {
-		c.SessionNameClaims = append([]string(nil), h.SessionNameClaims...)
-	}
-	c.Policy = h.Policy
-	c.PolicyFile = h.PolicyFile
-	c.PublicHealthz = h.PublicHealthz
-	c.ContainerCredentials = h.ContainerCredentials
-	c.Cache = time.Duration(h.Cache)
-
-	if h.STSEndpoint != "" {
-		c.STS.Endpoint = h.STSEndpoint
-	}
-	if h.Region != "" {
-		c.STS.Region = h.Region
-	}
-	c.STS.CAFile = h.CAFile
-	c.STS.InsecureSkipVerify = h.InsecureSkipVerify
-	if h.Timeout != 0 {
-		c.STS.Timeout = time.Duration(h.Timeout)
-	}
-	if h.Retries != nil {
-		c.STS.Retries = *h.Retries
-	}
-
-	c.Credentials = core.CredentialsConfig{
-		AccessKey:     repl.ReplaceKnown(h.AccessKey, ""),
-		SecretKey:     repl.ReplaceKnown(h.SecretKey, ""),
-		AccessKeyFile: h.AccessKeyFile,
-		SecretKeyFile: h.SecretKeyFile,
-	}
-
-	if j := h.JWT; j != nil {
-		c.JWT.Issuer = j.Issuer
-		c.JWT.Audience = append([]string(nil), j.Audience...)
-		c.JWT.JWKSURL = j.JWKSURL
-		c.JWT.JWKSFile = j.JWKSFile
-		c.JWT.CAFile = j.CAFile
-		c.JWT.InsecureSkipVerify = j.InsecureSkipVerify
-		c.JWT.Algorithms = append([]string(nil), j.Algorithms...)
-		if j.Leeway != nil {
-			c.JWT.Leeway = time.Duration(*j.Leeway)
-		}
-		c.JWT.HMACSecret = repl.ReplaceKnown(j.HMACSecret, "")
-		if j.RefreshCooldown != 0 {
-			c.JWT.RefreshCooldown = time.Duration(j.RefreshCooldown)
-		}
-		if j.FetchTimeout != 0 {
-			c.JWT.FetchTimeout = time.Duration(j.FetchTimeout)
-		}
-		if j.MaxTokenBytes != 0 {
-			c.JWT.MaxTokenBytes = j.MaxTokenBytes
-		}
-	}
-	if len(c.JWT.Audience) == 0 {
-		c.JWT.Audience = nil
-	}
-	if len(c.JWT.Algorithms) == 0 {
-		c.JWT.Algorithms = nil
-	}
-	return c
+// coreConfig maps the options onto core.DefaultConfig through the option
+// table (core.ConfigFrom): only the options the operator set overwrite a
+// default. repl resolves the placeholders of access_key, secret_key and
+// hmac_secret; resolved values live only in the returned config, never in
+// h, so they are never written back into the JSON config or logged.
+func (h *Handler) coreConfig(repl replacer) (core.Config, error) {
+	c, err := core.ConfigFrom(h, func(o core.OptionSpec) string { return o.JSON })
+	c.Credentials.AccessKey = repl.ReplaceKnown(c.Credentials.AccessKey, "")
+	c.Credentials.SecretKey = repl.ReplaceKnown(c.Credentials.SecretKey, "")
+	c.JWT.HMACSecret = repl.ReplaceKnown(c.JWT.HMACSecret, "")
+	return c, err
 }
 
 // configError is what is wrong with the configuration: a secret whose
 // placeholder resolved to nothing, else what core.Config.Validate finds.
 func (h *Handler) configError() error {
+	if h.cfgErr != nil {
+		return h.cfgErr
+	}
 	if err := h.emptySecret(); err != nil {
 		return err
 	}

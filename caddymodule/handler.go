@@ -154,6 +154,7 @@ type Handler struct {
 	// at is where each option was written in the Caddyfile (caddyfile.go).
 	at     map[string]optionAt
 	cfg    core.Config
+	cfgErr error // what core.ConfigFrom refused
 	issuer *core.Issuer
 	sts    *core.STSClient
 	// stsKey is sts's key in stsClients; "" when sts is not pooled.
@@ -240,7 +241,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // which names the offending option.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
-	h.cfg = h.coreConfig(caddy.NewReplacer())
+	h.cfg, h.cfgErr = h.coreConfig(caddy.NewReplacer())
 	if err := h.configError(); err != nil {
 		return nil
 	}

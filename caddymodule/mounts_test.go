@@ -109,8 +109,8 @@ func TestMountsRoundTrip(t *testing.T) {
 			t.Fatalf("%d handlers for %d mounts", len(handlers), len(mounts))
 		}
 		for i, h := range handlers {
-			if got := h.coreConfig(literal{}).Prefix; got != mounts[i].Config.Prefix {
-				t.Errorf("handler %d has prefix %q, want %q", i, got, mounts[i].Config.Prefix)
+			if got, _ := h.coreConfig(literal{}); got.Prefix != mounts[i].Config.Prefix {
+				t.Errorf("handler %d has prefix %q, want %q", i, got.Prefix, mounts[i].Config.Prefix)
 			}
 		}
 	})
@@ -141,7 +141,10 @@ func roundTrip(t *testing.T, want core.Config) {
 	if len(handlers) != 1 {
 		t.Fatalf("want one sts_token handler, got %d", len(handlers))
 	}
-	got := handlers[0].coreConfig(literal{})
+	got, err := handlers[0].coreConfig(literal{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !reflect.DeepEqual(got, want) {
 		gj, _ := json.MarshalIndent(got, "", "  ")
 		wj, _ := json.MarshalIndent(want, "", "  ")

@@ -11,10 +11,9 @@ import (
 // failure is not kept, an answer is fetched again once it runs short of
 // lifetime, and a caller that stops waiting leaves the shared call running.
 func TestCredentialCache(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	answer := Credentials{AccessKeyID: "A", SecretAccessKey: "S", SessionToken: "T", Expiration: now.Add(time.Hour)}
-	c := newCredentialCache(15*time.Minute, clock)
+	clock := newFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	answer := Credentials{AccessKeyID: "A", SecretAccessKey: "S", SessionToken: "T", Expiration: clock.Now().Add(time.Hour)}
+	c := newCredentialCache(15*time.Minute, clock.Now)
 	calls := 0
 	fails := errors.New("sts down")
 	failing := func(context.Context) (Credentials, error) { calls++; return Credentials{}, fails }
@@ -29,7 +28,7 @@ func TestCredentialCache(t *testing.T) {
 	if _, shared, _ := c.get(context.Background(), "k", working); !shared || calls != 2 {
 		t.Fatalf("fresh answer: shared=%v, %d calls; want it from the cache", shared, calls)
 	}
-	now = now.Add(46 * time.Minute) // 14m left, under the 15m asked for
+	clock.Advance(46 * time.Minute) // 14m left, under the 15m asked for
 	if _, shared, _ := c.get(context.Background(), "k", working); shared || calls != 3 {
 		t.Fatalf("short-lived answer: shared=%v, %d calls; want a new call", shared, calls)
 	}
@@ -45,8 +44,8 @@ func TestCredentialCache(t *testing.T) {
 		}
 		return answer, nil
 	}
-	now = now.Add(time.Hour)
-	answer.Expiration = now.Add(time.Hour)
+	clock.Advance(time.Hour)
+	answer.Expiration = clock.Now().Add(time.Hour)
 	runner, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { _, _, err := c.get(runner, "k", slow); done <- err }()

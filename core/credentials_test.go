@@ -10,28 +10,6 @@ import (
 	"time"
 )
 
-// credClock is a settable clock.
-type credClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newCredClock() *credClock {
-	return &credClock{t: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *credClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *credClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 func credWriteFile(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
@@ -144,7 +122,7 @@ func (d *k8sSecretDir) config() CredentialsConfig {
 }
 
 func TestFileCredentialsRotation(t *testing.T) {
-	clock := newCredClock()
+	clock := newFakeClock(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
 	// Same sizes on purpose: only the symlink swap tells the versions apart.
 	secret := newK8sSecretDir(t, "AKIDVERSION1", "secret-version-1")
 	src := newFileCredentials(secret.config(), clock.Now)
@@ -220,7 +198,7 @@ func TestFileCredentialsUnavailable(t *testing.T) {
 			dir := t.TempDir()
 			tc.prepare(t, dir)
 			cfg := CredentialsConfig{AccessKeyFile: filepath.Join(dir, "ak"), SecretKeyFile: filepath.Join(dir, "sk")}
-			clock := newCredClock()
+			clock := newFakeClock(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
 			src := newFileCredentials(cfg, clock.Now)
 			_, err := src.AccessKeys(context.Background())
 			e, ok := err.(*Error)
@@ -249,7 +227,7 @@ func TestFileCredentialsAppearLater(t *testing.T) {
 	if err != nil {
 		t.Fatalf("construction failed for a file not there yet: %v", err)
 	}
-	clock := newCredClock()
+	clock := newFakeClock(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
 	src.(*fileCredentials).now = clock.Now
 	ctx := context.Background()
 	if _, err := src.AccessKeys(ctx); err == nil {
@@ -345,7 +323,7 @@ func BenchmarkFileCredentials(b *testing.B) {
 		})
 	})
 	b.Run("recheck", func(b *testing.B) {
-		clock := newCredClock()
+		clock := newFakeClock(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC))
 		src := newFileCredentials(cfg, clock.Now)
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {

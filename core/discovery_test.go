@@ -60,7 +60,7 @@ func (p *ktIdP) setDoc(key string, value any) {
 	}
 }
 
-func newKTDiscovery(p *ktIdP, issuer string, clk *ktClock) *DiscoveryKeySet {
+func newKTDiscovery(p *ktIdP, issuer string, clk *fakeClock) *DiscoveryKeySet {
 	d := NewDiscoveryKeySet(issuer, RemoteOptions{Client: p.srv.Client()})
 	d.now = clk.Now
 	return d
@@ -75,7 +75,7 @@ func TestDiscoveryFollowsJWKSURI(t *testing.T) {
 			issuer += "/"
 			p.setDoc("issuer", issuer)
 		}
-		d := newKTDiscovery(p, issuer, newKTClock())
+		d := newKTDiscovery(p, issuer, newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)))
 		if p.discovery.Load() != 0 || p.jwks.Load() != 0 {
 			t.Fatal("construction fetched")
 		}
@@ -119,7 +119,7 @@ func TestDiscoveryRefusals(t *testing.T) {
 				tc.value = issuer + strings.TrimPrefix(s, "SELF")
 			}
 			p.setDoc(tc.key, tc.value)
-			clk := newKTClock()
+			clk := newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 			d := newKTDiscovery(p, issuer, clk)
 			_, err := d.Keys(context.Background(), "a", "EdDSA")
 			e := ktKeysUnavailable(t, err)
@@ -148,7 +148,7 @@ func TestDiscoveryRetriedAfterFailure(t *testing.T) {
 	p.mu.Lock()
 	p.status = http.StatusServiceUnavailable
 	p.mu.Unlock()
-	clk := newKTClock()
+	clk := newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	d := newKTDiscovery(p, p.srv.URL+"/realms/x", clk)
 	_, err := d.Keys(context.Background(), "a", "EdDSA")
 	e := ktKeysUnavailable(t, err)

@@ -11,37 +11,13 @@ import (
 	"encoding/json"
 	"math/big"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
 
 // --- helpers shared by the key-set tests (prefixed kt to stay clear of
 // other test files in the package) ---
-
-// ktClock is an injected clock the tests move by hand.
-type ktClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newKTClock() *ktClock {
-	return &ktClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-func (c *ktClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *ktClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func ktB64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 

@@ -60,7 +60,7 @@ func ktWriteFile(t testing.TB, path string, data []byte, mtime time.Time) {
 	}
 }
 
-func newKTFile(path string, clk *ktClock) *FileKeySet {
+func newKTFile(path string, clk *fakeClock) *FileKeySet {
 	s := NewFileKeySet(path)
 	s.now = clk.Now
 	return s
@@ -103,7 +103,7 @@ func TestFileKeySetFormats(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, "keys"+string(rune('a'+i)))
 			ktWriteFile(t, path, tc.data, time.Now())
-			got, err := newKTFile(path, newKTClock()).Keys(context.Background(), tc.kid, tc.alg)
+			got, err := newKTFile(path, newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))).Keys(context.Background(), tc.kid, tc.alg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -150,7 +150,7 @@ func TestFileKeySetBadFiles(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, "bad"+string(rune('a'+i)))
 			ktWriteFile(t, path, tc.data, time.Now())
-			_, err := newKTFile(path, newKTClock()).Keys(context.Background(), "", "RS256")
+			_, err := newKTFile(path, newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))).Keys(context.Background(), "", "RS256")
 			e := ktKeysUnavailable(t, err)
 			if want := "key file " + path + ": " + tc.reason; !strings.HasPrefix(e.Err.Error(), want) {
 				t.Errorf("reason %q, want it to start with %q", e.Err, want)
@@ -167,7 +167,7 @@ func TestFileKeySetRotation(t *testing.T) {
 	mtime := time.Now().Add(-time.Hour).Truncate(time.Second)
 	ktWriteFile(t, path, ktPKIX(t, ed1), mtime)
 
-	clk := newKTClock()
+	clk := newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	ks := newKTFile(path, clk)
 	expect := func(step string, want ed25519.PublicKey) {
 		t.Helper()
@@ -221,7 +221,7 @@ func TestFileKeySetRotation(t *testing.T) {
 func TestFileKeySetMissingAtFirstUse(t *testing.T) {
 	ed := ktEdKey(t).Public().(ed25519.PublicKey)
 	path := filepath.Join(t.TempDir(), "later.pem")
-	clk := newKTClock()
+	clk := newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	ks := newKTFile(path, clk)
 	_, err := ks.Keys(context.Background(), "", "EdDSA")
 	e := ktKeysUnavailable(t, err)

@@ -96,7 +96,7 @@ func (s *ktServer) waitArrival(t testing.TB) {
 	}
 }
 
-func newKTRemote(s *ktServer, clk *ktClock, opts RemoteOptions) *RemoteKeySet {
+func newKTRemote(s *ktServer, clk *fakeClock, opts RemoteOptions) *RemoteKeySet {
 	if opts.Client == nil {
 		opts.Client = s.srv.Client()
 	}
@@ -149,7 +149,7 @@ func ktEdKeys(t testing.TB, kids ...string) (map[string]ed25519.PublicKey, []map
 func TestRemoteKeySetLazyAndCached(t *testing.T) {
 	pubs, jwks := ktEdKeys(t, "a", "b")
 	s := newKTServer(t, ktJWKS(t, jwks...))
-	ks := newKTRemote(s, newKTClock(), RemoteOptions{})
+	ks := newKTRemote(s, newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)), RemoteOptions{})
 	if s.count() != 0 {
 		t.Fatal("construction fetched")
 	}
@@ -178,7 +178,7 @@ func TestRemoteKeySetUnknownKidCooldown(t *testing.T) {
 	_, first := ktEdKeys(t, "a")
 	_, rotated := ktEdKeys(t, "b")
 	s := newKTServer(t, ktJWKS(t, first...))
-	clk := newKTClock()
+	clk := newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	ks := newKTRemote(s, clk, RemoteOptions{RefreshCooldown: time.Minute})
 
 	steps := []struct {
@@ -228,7 +228,7 @@ func TestRemoteKeySetConcurrentCallersShareOneFetch(t *testing.T) {
 			_, first := ktEdKeys(t, "old")
 			pubs, next := ktEdKeys(t, "new")
 			s := newKTServer(t, ktJWKS(t, first...))
-			clk := newKTClock()
+			clk := newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 			ks := newKTRemote(s, clk, RemoteOptions{})
 			before := 0
 			if !coldStart {
@@ -278,7 +278,7 @@ func TestRemoteKeySetFailureKeepsOldKeys(t *testing.T) {
 	pubs, first := ktEdKeys(t, "a")
 	_, rotated := ktEdKeys(t, "b")
 	s := newKTServer(t, ktJWKS(t, first...))
-	clk := newKTClock()
+	clk := newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	ks := newKTRemote(s, clk, RemoteOptions{})
 	ctx := context.Background()
 	if _, err := ks.Keys(ctx, "a", "EdDSA"); err != nil {
@@ -329,7 +329,7 @@ func TestRemoteKeySetFailureKeepsOldKeys(t *testing.T) {
 func TestRemoteKeySetMaxAge(t *testing.T) {
 	_, jwks := ktEdKeys(t, "a")
 	s := newKTServer(t, ktJWKS(t, jwks...))
-	clk := newKTClock()
+	clk := newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	ks := newKTRemote(s, clk, RemoteOptions{MaxAge: time.Hour})
 	ctx := context.Background()
 	steps := []struct {
@@ -372,7 +372,7 @@ func TestRemoteKeySetNeverFetched(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newKTServer(t, tc.body)
 			s.set(tc.status, tc.body)
-			clk := newKTClock()
+			clk := newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 			ks := newKTRemote(s, clk, RemoteOptions{})
 			_, err := ks.Keys(context.Background(), "a", "ES256")
 			e := ktKeysUnavailable(t, err)
@@ -436,7 +436,7 @@ func TestRemoteKeySetFetchTimeout(t *testing.T) {
 	_, jwks := ktEdKeys(t, "a")
 	s := newKTServer(t, ktJWKS(t, jwks...))
 	s.hold()
-	clk := newKTClock()
+	clk := newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	ks := newKTRemote(s, clk, RemoteOptions{FetchTimeout: 50 * time.Millisecond})
 	start := time.Now()
 	_, err := ks.Keys(context.Background(), "a", "EdDSA")
@@ -461,7 +461,7 @@ func TestRemoteKeySetContextCancel(t *testing.T) {
 		pubs, jwks := ktEdKeys(t, "a")
 		s := newKTServer(t, ktJWKS(t, jwks...))
 		s.hold()
-		ks := newKTRemote(s, newKTClock(), RemoteOptions{})
+		ks := newKTRemote(s, newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)), RemoteOptions{})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() {
@@ -487,7 +487,7 @@ func TestRemoteKeySetContextCancel(t *testing.T) {
 		pubs, jwks := ktEdKeys(t, "a")
 		s := newKTServer(t, ktJWKS(t, jwks...))
 		s.hold()
-		ks := newKTRemote(s, newKTClock(), RemoteOptions{})
+		ks := newKTRemote(s, newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)), RemoteOptions{})
 		leader := make(chan []any, 1)
 		go func() {
 			got, _ := ks.Keys(context.Background(), "a", "EdDSA")
@@ -520,7 +520,7 @@ func TestRemoteKeySetContextCancel(t *testing.T) {
 func BenchmarkRemoteKeySetHit(b *testing.B) {
 	_, jwks := ktEdKeys(b, "a", "b", "c")
 	s := newKTServer(b, ktJWKS(b, jwks...))
-	ks := newKTRemote(s, newKTClock(), RemoteOptions{})
+	ks := newKTRemote(s, newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)), RemoteOptions{})
 	ctx := context.Background()
 	if _, err := ks.Keys(ctx, "b", "EdDSA"); err != nil {
 		b.Fatal(err)

@@ -1,5 +1,14 @@
 package core
 
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
 // OptionSpec is one configuration option as every host spells it. The
 // table below is the one list of options: Traefik's error spelling follows
 // from it, and tests hold the README's options table, the Caddy module's
@@ -14,6 +23,11 @@ type OptionSpec struct {
 	// Type is what the value is (OptionText, OptionList, ...); the
 	// Caddyfile parser reads the value by it.
 	Type string
+	// Core is the option's path in Config's JSON encoding ("" for an
+	// option a host resolves itself).
+	Core string
+	// Secret options are never quoted in errors or logs, nor trimmed.
+	Secret bool
 	// Caddyfile is the keyword in a Caddyfile block ("" when the option is
 	// not a keyword there: the prefix is the directive's argument).
 	Caddyfile string
@@ -40,77 +54,224 @@ const (
 
 // ConfigOptions is every option, in the order the README lists them.
 var ConfigOptions = []OptionSpec{
-	{Name: "prefix", Type: OptionText, Caddyfile: "", JSON: "prefix", Traefik: "prefix", Default: DefaultPrefix,
+	{Name: "prefix", Type: OptionText, Core: "prefix", Caddyfile: "", JSON: "prefix", Traefik: "prefix", Default: DefaultPrefix,
 		Doc: "Path prefix of {prefix}/token and {prefix}/healthz; empty serves /token and /healthz."},
-	{Name: "endpoint_url", Type: OptionText, Caddyfile: "endpoint_url", JSON: "endpoint_url", Traefik: "endpointURL",
+	{Name: "endpoint_url", Type: OptionText, Core: "endpoint_url", Caddyfile: "endpoint_url", JSON: "endpoint_url", Traefik: "endpointURL",
 		Doc: "S3 endpoint handed to clients as EndpointURL. Required."},
-	{Name: "sts_endpoint", Type: OptionText, Caddyfile: "sts_endpoint", JSON: "sts_endpoint", Traefik: "stsEndpoint", Default: "https://sts.{region}.amazonaws.com",
+	{Name: "sts_endpoint", Type: OptionText, Core: "sts.endpoint", Caddyfile: "sts_endpoint", JSON: "sts_endpoint", Traefik: "stsEndpoint", Default: "https://sts.{region}.amazonaws.com",
 		Doc: "Where STS calls go (Ceph RGW, MinIO, AWS)."},
-	{Name: "region", Type: OptionText, Caddyfile: "region", JSON: "region", Traefik: "region", Default: DefaultRegion,
+	{Name: "region", Type: OptionText, Core: "sts.region", Caddyfile: "region", JSON: "region", Traefik: "region", Default: DefaultRegion,
 		Doc: "Region the STS call is signed for (RGW ignores it)."},
-	{Name: "mode", Type: OptionText, Caddyfile: "mode", JSON: "mode", Traefik: "mode", Default: ModeAssumeRole,
+	{Name: "mode", Type: OptionText, Core: "mode", Caddyfile: "mode", JSON: "mode", Traefik: "mode", Default: ModeAssumeRole,
 		Doc: "assume_role (the gateway's own keys) or web_identity (forward the caller's token)."},
-	{Name: "role_arn", Type: OptionText, Caddyfile: "role_arn", JSON: "role_arn", Traefik: "roleArn",
+	{Name: "role_arn", Type: OptionText, Core: "role_arn", Caddyfile: "role_arn", JSON: "role_arn", Traefik: "roleArn",
 		Doc: "Default role; required in assume_role mode unless role rules are given."},
-	{Name: "role", Type: OptionRoles, Caddyfile: "role", JSON: "roles", Traefik: "roles",
+	{Name: "role", Type: OptionRoles, Core: "roles", Caddyfile: "role", JSON: "roles", Traefik: "roles",
 		Doc: "Ordered rules: the first whose claim equals or contains the value selects the role."},
-	{Name: "duration", Type: OptionDuration, Caddyfile: "duration", JSON: "duration", Traefik: "duration", Default: "1h",
+	{Name: "duration", Type: OptionDuration, Core: "duration", Caddyfile: "duration", JSON: "duration", Traefik: "duration", Default: "1h",
 		Doc: "Requested credential lifetime, 15m to 12h."},
-	{Name: "session_name_claim", Type: OptionList, Caddyfile: "session_name_claim", JSON: "session_name_claims", Traefik: "sessionNameClaim", Default: "preferred_username sub",
+	{Name: "session_name_claim", Type: OptionList, Core: "session_name_claims", Caddyfile: "session_name_claim", JSON: "session_name_claims", Traefik: "sessionNameClaim", Default: "preferred_username sub",
 		Doc: "Claims tried in order for the RoleSessionName."},
-	{Name: "access_key", Type: OptionText, Caddyfile: "access_key", JSON: "access_key", Traefik: "accessKey",
+	{Name: "access_key", Type: OptionText, Core: "credentials.access_key", Secret: true, Caddyfile: "access_key", JSON: "access_key", Traefik: "accessKey",
 		Doc: "The gateway's access key for assume_role."},
-	{Name: "access_key_file", Type: OptionText, Caddyfile: "access_key_file", JSON: "access_key_file", Traefik: "accessKeyFile",
+	{Name: "access_key_file", Type: OptionText, Core: "credentials.access_key_file", Caddyfile: "access_key_file", JSON: "access_key_file", Traefik: "accessKeyFile",
 		Doc: "A file holding the access key, read again when it changes."},
-	{Name: "secret_key", Type: OptionText, Caddyfile: "secret_key", JSON: "secret_key", Traefik: "secretKey",
+	{Name: "secret_key", Type: OptionText, Core: "credentials.secret_key", Secret: true, Caddyfile: "secret_key", JSON: "secret_key", Traefik: "secretKey",
 		Doc: "The gateway's secret key. Never logged."},
-	{Name: "secret_key_file", Type: OptionText, Caddyfile: "secret_key_file", JSON: "secret_key_file", Traefik: "secretKeyFile",
+	{Name: "secret_key_file", Type: OptionText, Core: "credentials.secret_key_file", Caddyfile: "secret_key_file", JSON: "secret_key_file", Traefik: "secretKeyFile",
 		Doc: "A file holding the secret key, read again when it changes."},
-	{Name: "ca_file", Type: OptionText, Caddyfile: "ca_file", JSON: "ca_file", Traefik: "caFile",
+	{Name: "ca_file", Type: OptionText, Core: "sts.ca_file", Caddyfile: "ca_file", JSON: "ca_file", Traefik: "caFile",
 		Doc: "PEM bundle trusted for the STS, with the system roots."},
-	{Name: "insecure_skip_verify", Type: OptionFlag, Caddyfile: "insecure_skip_verify", JSON: "insecure_skip_verify", Traefik: "insecureSkipVerify", Default: "false",
+	{Name: "insecure_skip_verify", Type: OptionFlag, Core: "sts.insecure_skip_verify", Caddyfile: "insecure_skip_verify", JSON: "insecure_skip_verify", Traefik: "insecureSkipVerify", Default: "false",
 		Doc: "Turns off TLS verification of the STS. Dangerous."},
-	{Name: "policy", Type: OptionText, Caddyfile: "policy", JSON: "policy", Traefik: "policy",
+	{Name: "policy", Type: OptionText, Core: "policy", Caddyfile: "policy", JSON: "policy", Traefik: "policy",
 		Doc: "Session policy JSON with ${claim:NAME} placeholders."},
-	{Name: "policy_file", Type: OptionText, Caddyfile: "policy_file", JSON: "policy_file", Traefik: "policyFile",
+	{Name: "policy_file", Type: OptionText, Core: "policy_file", Caddyfile: "policy_file", JSON: "policy_file", Traefik: "policyFile",
 		Doc: "A file holding the session policy."},
-	{Name: "timeout", Type: OptionDuration, Caddyfile: "timeout", JSON: "timeout", Traefik: "timeout", Default: "10s",
+	{Name: "timeout", Type: OptionDuration, Core: "sts.timeout", Caddyfile: "timeout", JSON: "timeout", Traefik: "timeout", Default: "10s",
 		Doc: "Bound on one whole STS call, retries included."},
-	{Name: "retries", Type: OptionInt, Caddyfile: "retries", JSON: "retries", Traefik: "retries", Default: "2",
+	{Name: "retries", Type: OptionInt, Core: "sts.retries", Caddyfile: "retries", JSON: "retries", Traefik: "retries", Default: "2",
 		Doc: "Retries on connection errors and 5xx answers, within timeout."},
-	{Name: "public_healthz", Type: OptionFlag, Caddyfile: "public_healthz", JSON: "public_healthz", Traefik: "publicHealthz", Default: "false",
+	{Name: "public_healthz", Type: OptionFlag, Core: "public_healthz", Caddyfile: "public_healthz", JSON: "public_healthz", Traefik: "publicHealthz", Default: "false",
 		Doc: "Serve healthz without a bearer token."},
-	{Name: "container_credentials", Type: OptionFlag, Caddyfile: "container_credentials", JSON: "container_credentials", Traefik: "containerCredentials", Default: "false",
+	{Name: "container_credentials", Type: OptionFlag, Core: "container_credentials", Caddyfile: "container_credentials", JSON: "container_credentials", Traefik: "containerCredentials", Default: "false",
 		Doc: "Serve GET {prefix}/credentials for AWS SDKs that refresh by themselves."},
-	{Name: "cache", Type: OptionDuration, Caddyfile: "cache", JSON: "cache", Traefik: "cache", Default: "0",
+	{Name: "cache", Type: OptionDuration, Core: "cache", Caddyfile: "cache", JSON: "cache", Traefik: "cache", Default: "0",
 		Doc: "Share STS answers per identity while they have this much lifetime left; 0 is off."},
 	{Name: "jwt", Type: OptionBlock, Caddyfile: "jwt", JSON: "jwt", Traefik: "jwt",
 		Doc: "How bearer tokens are validated."},
-	{Name: "jwt.issuer", Type: OptionText, Caddyfile: "issuer", JSON: "jwt.issuer", Traefik: "jwt.issuer",
+	{Name: "jwt.issuer", Type: OptionText, Core: "jwt.issuer", Caddyfile: "issuer", JSON: "jwt.issuer", Traefik: "jwt.issuer",
 		Doc: "Compared with iss; the base of OIDC discovery without jwks_url or jwks_file."},
-	{Name: "jwt.audience", Type: OptionList, Caddyfile: "audience", JSON: "jwt.audience", Traefik: "jwt.audience",
+	{Name: "jwt.audience", Type: OptionList, Core: "jwt.audience", Caddyfile: "audience", JSON: "jwt.audience", Traefik: "jwt.audience",
 		Doc: "aud must hold one of these; unset accepts every audience (a warning at start)."},
-	{Name: "jwt.jwks_url", Type: OptionText, Caddyfile: "jwks_url", JSON: "jwt.jwks_url", Traefik: "jwt.jwksURL",
+	{Name: "jwt.jwks_url", Type: OptionText, Core: "jwt.jwks_url", Caddyfile: "jwks_url", JSON: "jwt.jwks_url", Traefik: "jwt.jwksURL",
 		Doc: "JWKS URL, fetched on first use and again for an unknown kid."},
-	{Name: "jwt.jwks_file", Type: OptionText, Caddyfile: "jwks_file", JSON: "jwt.jwks_file", Traefik: "jwt.jwksFile",
+	{Name: "jwt.jwks_file", Type: OptionText, Core: "jwt.jwks_file", Caddyfile: "jwks_file", JSON: "jwt.jwks_file", Traefik: "jwt.jwksFile",
 		Doc: "A local JWKS or PEM public keys, read again when it changes."},
-	{Name: "jwt.ca_file", Type: OptionText, Caddyfile: "ca_file", JSON: "jwt.ca_file", Traefik: "jwt.caFile",
+	{Name: "jwt.ca_file", Type: OptionText, Core: "jwt.ca_file", Caddyfile: "ca_file", JSON: "jwt.ca_file", Traefik: "jwt.caFile",
 		Doc: "PEM bundle trusted for the JWKS and discovery URLs."},
-	{Name: "jwt.insecure_skip_verify", Type: OptionFlag, Caddyfile: "insecure_skip_verify", JSON: "jwt.insecure_skip_verify", Traefik: "jwt.insecureSkipVerify", Default: "false",
+	{Name: "jwt.insecure_skip_verify", Type: OptionFlag, Core: "jwt.insecure_skip_verify", Caddyfile: "insecure_skip_verify", JSON: "jwt.insecure_skip_verify", Traefik: "jwt.insecureSkipVerify", Default: "false",
 		Doc: "Turns off TLS verification of key URLs. Dangerous."},
-	{Name: "jwt.algorithms", Type: OptionList, Caddyfile: "algorithms", JSON: "jwt.algorithms", Traefik: "jwt.algorithms",
+	{Name: "jwt.algorithms", Type: OptionList, Core: "jwt.algorithms", Caddyfile: "algorithms", JSON: "jwt.algorithms", Traefik: "jwt.algorithms",
 		Default: "RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA",
 		Doc:     "Allow-list of signature algorithms; none never, HS* only with an HMAC secret."},
-	{Name: "jwt.leeway", Type: OptionDuration, Caddyfile: "leeway", JSON: "jwt.leeway", Traefik: "jwt.leeway", Default: "1m",
+	{Name: "jwt.leeway", Type: OptionDuration, Core: "jwt.leeway", Caddyfile: "leeway", JSON: "jwt.leeway", Traefik: "jwt.leeway", Default: "1m",
 		Doc: "Clock skew allowed on exp, nbf and iat, at most 5m."},
-	{Name: "jwt.hmac_secret", Type: OptionText, Caddyfile: "hmac_secret", JSON: "jwt.hmac_secret", Traefik: "jwt.hmacSecret",
+	{Name: "jwt.hmac_secret", Type: OptionText, Core: "jwt.hmac_secret", Secret: true, Caddyfile: "hmac_secret", JSON: "jwt.hmac_secret", Traefik: "jwt.hmacSecret",
 		Doc: "Shared secret for HS* tokens, at least 32 bytes."},
 	{Name: "jwt.hmac_secret_file", Type: OptionText, Caddyfile: "", JSON: "", Traefik: "jwt.hmacSecretFile",
 		Doc: "A file holding the HMAC secret (Traefik; Caddy uses a placeholder)."},
-	{Name: "jwt.refresh_cooldown", Type: OptionDuration, Caddyfile: "refresh_cooldown", JSON: "jwt.refresh_cooldown", Traefik: "jwt.refreshCooldown", Default: "1m",
+	{Name: "jwt.refresh_cooldown", Type: OptionDuration, Core: "jwt.refresh_cooldown", Caddyfile: "refresh_cooldown", JSON: "jwt.refresh_cooldown", Traefik: "jwt.refreshCooldown", Default: "1m",
 		Doc: "Least time between two key fetches after one that succeeded."},
-	{Name: "jwt.fetch_timeout", Type: OptionDuration, Caddyfile: "fetch_timeout", JSON: "jwt.fetch_timeout", Traefik: "jwt.fetchTimeout", Default: "10s",
+	{Name: "jwt.fetch_timeout", Type: OptionDuration, Core: "jwt.fetch_timeout", Caddyfile: "fetch_timeout", JSON: "jwt.fetch_timeout", Traefik: "jwt.fetchTimeout", Default: "10s",
 		Doc: "Bound on one JWKS or discovery fetch."},
-	{Name: "jwt.max_token_bytes", Type: OptionInt, Caddyfile: "max_token_bytes", JSON: "jwt.max_token_bytes", Traefik: "jwt.maxTokenBytes", Default: "16384",
+	{Name: "jwt.max_token_bytes", Type: OptionInt, Core: "jwt.max_token_bytes", Caddyfile: "max_token_bytes", JSON: "jwt.max_token_bytes", Traefik: "jwt.maxTokenBytes", Default: "16384",
 		Doc: "Longer bearer tokens are refused."},
+}
+
+// ConfigFrom builds a Config over DefaultConfig from a host's own config
+// struct, as encoding/json writes it: path names each option in that
+// encoding (the host's spelling, "" for none), which is also how errors name
+// it. An option absent, null or empty keeps its default. Text is trimmed
+// (secrets are not), lists drop blank members, and a duration is a number
+// of nanoseconds or text: a Go duration such as "90s", or whole seconds.
+func ConfigFrom(host any, path func(OptionSpec) string) (Config, error) {
+	raw, err := json.Marshal(host)
+	if err != nil {
+		return Config{}, err
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return Config{}, err
+	}
+	out := map[string]any{}
+	for _, o := range ConfigOptions {
+		p := path(o)
+		if o.Core == "" || p == "" {
+			continue
+		}
+		v, err := optionValue(o, lookupPath(fields, p))
+		if err != nil {
+			return Config{}, &ConfigError{Option: p, Reason: err.Error()}
+		}
+		if v != nil {
+			placePath(out, o.Core, v)
+		}
+	}
+	if raw, err = json.Marshal(out); err != nil {
+		return Config{}, err
+	}
+	c := DefaultConfig()
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// optionValue is v, one option's value in a host's encoding, in Config's;
+// nil leaves the default.
+func optionValue(o OptionSpec, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	switch o.Type {
+	case OptionText:
+		s, _ := v.(string)
+		if !o.Secret {
+			s = strings.TrimSpace(s)
+		}
+		if s == "" && o.Name != "prefix" {
+			return nil, nil
+		}
+		return s, nil
+	case OptionList:
+		var list []string
+		items, _ := v.([]any)
+		for _, item := range items {
+			if s, _ := item.(string); strings.TrimSpace(s) != "" {
+				list = append(list, strings.TrimSpace(s))
+			}
+		}
+		if len(list) == 0 {
+			return nil, nil
+		}
+		return list, nil
+	case OptionDuration:
+		if s, ok := v.(string); ok {
+			return durationText(s)
+		}
+	case OptionRoles:
+		var rules []RoleRule
+		items, _ := v.([]any)
+		for _, item := range items {
+			var r RoleRule
+			m, _ := item.(map[string]any)
+			for k, field := range m {
+				s, _ := field.(string)
+				switch strings.ToLower(strings.ReplaceAll(k, "_", "")) {
+				case "claim":
+					r.Claim = strings.TrimSpace(s)
+				case "value":
+					r.Value = s
+				case "rolearn":
+					r.RoleARN = strings.TrimSpace(s)
+				}
+			}
+			rules = append(rules, r)
+		}
+		return rules, nil
+	}
+	return v, nil
+}
+
+// durationText reads a duration written as text: empty is unset, a bare
+// integer is seconds, anything else a Go duration such as "1h30m".
+func durationText(s string) (any, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n > math.MaxInt64/int64(time.Second) || n < math.MinInt64/int64(time.Second) {
+			return nil, fmt.Errorf("%q seconds is out of range", s)
+		}
+		return n * int64(time.Second), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return nil, fmt.Errorf("not a duration: %q (write it like \"90s\", \"15m\" or \"1h\")", s)
+	}
+	return int64(d), nil
+}
+
+// lookupPath finds the value at a dotted path of nested JSON objects.
+func lookupPath(m map[string]any, path string) any {
+	for {
+		head, rest, nested := strings.Cut(path, ".")
+		if !nested {
+			return m[head]
+		}
+		inner, ok := m[head].(map[string]any)
+		if !ok {
+			return nil
+		}
+		m, path = inner, rest
+	}
+}
+
+// placePath sets v at a dotted path, making the objects on the way.
+func placePath(m map[string]any, path string, v any) {
+	for {
+		head, rest, nested := strings.Cut(path, ".")
+		if !nested {
+			m[head] = v
+			return
+		}
+		inner, ok := m[head].(map[string]any)
+		if !ok {
+			inner = map[string]any{}
+			m[head] = inner
+		}
+		m, path = inner, rest
+	}
 }

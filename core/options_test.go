@@ -2,9 +2,11 @@ package core_test
 
 import (
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stsgate/stsgate/core"
 	"github.com/stsgate/stsgate/internal/optioncheck"
@@ -82,5 +84,64 @@ func TestReadmeOptionsTable(t *testing.T) {
 		if !known[name] {
 			t.Errorf("the README's options table lists %s, which is no option", name)
 		}
+	}
+}
+
+// TestConfigFrom covers how a host's options become a Config: durations
+// as text (a Go duration or whole seconds, Traefik) or nanoseconds (Caddy),
+// text trimmed but secrets not, blank list members dropped, role rules in
+// either spelling, and unset options keeping their defaults.
+func TestConfigFrom(t *testing.T) {
+	traefik := func(o core.OptionSpec) string { return o.Traefik }
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		err  string
+	}{
+		{"", core.DefaultDuration, ""},
+		{"90m", 90 * time.Minute, ""},
+		{" 1h30m ", 90 * time.Minute, ""},
+		{"3600", time.Hour, ""},
+		{"-5s", -5 * time.Second, ""},
+		{"1 hour", 0, `duration: not a duration: "1 hour"`},
+		{"99999999999999999", 0, `duration: "99999999999999999" seconds is out of range`},
+	} {
+		got, err := core.ConfigFrom(map[string]any{"duration": tc.in}, traefik)
+		if tc.err != "" {
+			if err == nil || !strings.HasPrefix(err.Error(), tc.err) {
+				t.Errorf("duration %q: error %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got.Duration != tc.want {
+			t.Errorf("duration %q: %v, %v; want %v", tc.in, got.Duration, err, tc.want)
+		}
+	}
+
+	host := map[string]any{
+		"endpoint_url": " http://s3.example:9000 ",
+		"duration":     int64(2 * time.Hour),
+		"access_key":   " spaced ",
+		"audience":     []string{"a", " ", " b "},
+		"roles":        []map[string]string{{"claim": "groups", "value": "ops", "role_arn": " arn:a "}, {"claim": "x", "value": "y", "roleArn": "arn:b"}},
+		"jwt":          map[string]any{"leeway": 0, "audience": []string{" aud "}},
+	}
+	caddy := func(o core.OptionSpec) string { return o.JSON }
+	got, err := core.ConfigFrom(host, caddy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := core.DefaultConfig()
+	want.EndpointURL = "http://s3.example:9000"
+	want.Duration = 2 * time.Hour
+	want.Credentials.AccessKey = " spaced "
+	want.Roles = []core.RoleRule{{Claim: "groups", Value: "ops", RoleARN: "arn:a"}, {Claim: "x", Value: "y", RoleARN: "arn:b"}}
+	want.JWT.Leeway = 0
+	want.JWT.Audience = []string{"aud"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ConfigFrom:\n got %+v\nwant %+v", got, want)
+	}
+	if got, _ := core.ConfigFrom(map[string]any{"prefix": ""}, caddy); got.Prefix != "" {
+		t.Errorf("an empty prefix became %q", got.Prefix)
 	}
 }

@@ -156,29 +156,6 @@ func TestCamelText(t *testing.T) {
 	}
 }
 
-func TestParseDuration(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want time.Duration
-		ok   bool
-	}{
-		{"", time.Minute, true},
-		{"90s", 90 * time.Second, true},
-		{" 1h30m ", 90 * time.Minute, true},
-		{"3600", time.Hour, true},
-		{"0", 0, true},
-		{"0s", 0, true},
-		{"-5s", -5 * time.Second, true},
-		{"1 hour", 0, false},
-		{"99999999999999999", 0, false},
-	} {
-		got, err := parseDuration("x", tc.in, time.Minute)
-		if (err == nil) != tc.ok || (tc.ok && got != tc.want) {
-			t.Errorf("parseDuration(%q) = %v, %v; want %v, ok=%v", tc.in, got, err, tc.want, tc.ok)
-		}
-	}
-}
-
 func TestHMACSecretFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "hmac")
