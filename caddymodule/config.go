@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -39,7 +40,11 @@ func (unresolved) ReplaceKnown(input, _ string) string {
 // hmac_secret; resolved values live only in the returned config, never in
 // h, so they are never written back into the JSON config or logged.
 func (h *Handler) coreConfig(repl replacer) (core.Config, error) {
-	c, err := core.ConfigFrom(h, func(o core.OptionSpec) string { return o.JSON })
+	raw, err := json.Marshal(h)
+	if err != nil {
+		return core.Config{}, err
+	}
+	c, err := core.ConfigFrom(raw, func(o core.OptionSpec) string { return o.JSON })
 	c.Credentials.AccessKey = repl.ReplaceKnown(c.Credentials.AccessKey, "")
 	c.Credentials.SecretKey = repl.ReplaceKnown(c.Credentials.SecretKey, "")
 	c.JWT.HMACSecret = repl.ReplaceKnown(c.JWT.HMACSecret, "")

@@ -51,39 +51,25 @@ var DefaultAlgorithms = []string{
 // HMACAlgorithms are allowed only when an HMAC secret is configured.
 var HMACAlgorithms = []string{"HS256", "HS384", "HS512"}
 
-// Config is the issuer's whole configuration. Hosts map their own option names
-// onto it; start from DefaultConfig so that unset options keep their defaults.
+// Config is the issuer's whole configuration. Each field is the option
+// whose row in ConfigOptions has the field's JSON path as Core: what it
+// means, its default and how each host spells it are written there (and
+// in the README's table), and Validate checks it. Hosts build a Config with
+// ConfigFrom, or start from DefaultConfig so that unset options keep their
+// defaults.
 type Config struct {
-	// Prefix is the path prefix of the two routes, {prefix}/token and
-	// {prefix}/healthz. Empty serves /token and /healthz. Default: /apis/sts.
-	Prefix string `json:"prefix"`
-	// EndpointURL is the S3 endpoint handed to clients in the Token document.
-	EndpointURL string `json:"endpoint_url,omitempty"`
-	// Mode is assume_role (default) or web_identity.
-	Mode string `json:"mode,omitempty"`
-	// RoleARN is the role assumed when no rule in Roles matches.
-	RoleARN string `json:"role_arn,omitempty"`
-	// Roles are tried in order; the first that matches the caller's claims
-	// selects the role.
-	Roles []RoleRule `json:"roles,omitempty"`
-	// Duration is the requested credential lifetime, 15m to 12h. Default: 1h.
-	Duration time.Duration `json:"duration,omitempty"`
-	// SessionNameClaims are the claims tried in order for the RoleSessionName.
-	// Default: preferred_username, then sub.
-	SessionNameClaims []string `json:"session_name_claims,omitempty"`
-	// Policy is an optional session policy JSON with ${claim:NAME} placeholders.
-	Policy string `json:"policy,omitempty"`
-	// PolicyFile is a file holding Policy; read once when the issuer is built.
-	PolicyFile string `json:"policy_file,omitempty"`
-	// PublicHealthz serves {prefix}/healthz without a bearer token.
-	PublicHealthz bool `json:"public_healthz,omitempty"`
-	// ContainerCredentials serves GET {prefix}/credentials: the same
-	// credentials as PUT {prefix}/token, in the JSON shape AWS SDKs fetch
-	// and refresh from AWS_CONTAINER_CREDENTIALS_FULL_URI. Default: off.
-	ContainerCredentials bool `json:"container_credentials,omitempty"`
-	// Cache, when positive, shares STS answers per identity (see cache.go):
-	// a cached credential is handed out while it still has at least this much
-	// lifetime left. Zero (the default) calls STS for every request.
+	Prefix               string        `json:"prefix"`
+	EndpointURL          string        `json:"endpoint_url,omitempty"`
+	Mode                 string        `json:"mode,omitempty"`
+	RoleARN              string        `json:"role_arn,omitempty"`
+	Roles                []RoleRule    `json:"roles,omitempty"`
+	Duration             time.Duration `json:"duration,omitempty"`
+	SessionNameClaims    []string      `json:"session_name_claims,omitempty"`
+	Policy               string        `json:"policy,omitempty"`
+	PolicyFile           string        `json:"policy_file,omitempty"`
+	PublicHealthz        bool          `json:"public_healthz,omitempty"`
+	ContainerCredentials bool          `json:"container_credentials,omitempty"`
+	// Cache, when positive, turns on the credential cache (cache.go).
 	Cache time.Duration `json:"cache,omitempty"`
 
 	STS         STSConfig         `json:"sts"`
@@ -101,23 +87,15 @@ type RoleRule struct {
 	RoleARN string `json:"role_arn"`
 }
 
-// STSConfig says where and how the STS is called.
+// STSConfig says where and how the STS is called (NewSTSClient).
 type STSConfig struct {
-	// Endpoint is the STS URL. Default: AWS STS's regional endpoint,
-	// https://sts.{region}.amazonaws.com (the global one signs only for
-	// us-east-1).
-	Endpoint string `json:"endpoint,omitempty"`
-	// Region signs the request. Default: us-east-1.
-	Region string `json:"region,omitempty"`
-	// CAFile is a PEM bundle trusted for the STS's TLS, in addition to the
-	// system roots.
-	CAFile string `json:"ca_file,omitempty"`
-	// InsecureSkipVerify turns off TLS verification of the STS. Dangerous.
-	InsecureSkipVerify bool `json:"insecure_skip_verify,omitempty"`
-	// Timeout bounds a whole STS call, retries included. Default: 10s.
-	Timeout time.Duration `json:"timeout,omitempty"`
-	// Retries is how many times a connection error or 5xx answer is retried
-	// within Timeout. Default: 2 (set by DefaultConfig); 0 or negative: none.
+	// Endpoint is the STS URL; empty is AWS STS's regional endpoint.
+	Endpoint           string        `json:"endpoint,omitempty"`
+	Region             string        `json:"region,omitempty"`
+	CAFile             string        `json:"ca_file,omitempty"`
+	InsecureSkipVerify bool          `json:"insecure_skip_verify,omitempty"`
+	Timeout            time.Duration `json:"timeout,omitempty"`
+	// Retries of 0 or less means none (DefaultConfig sets 2).
 	Retries int `json:"retries,omitempty"`
 }
 
@@ -129,34 +107,20 @@ type CredentialsConfig struct {
 	SecretKeyFile string `json:"secret_key_file,omitempty"`
 }
 
-// JWTConfig says how bearer tokens are validated.
+// JWTConfig says how bearer tokens are validated (NewVerifier).
 type JWTConfig struct {
-	// Issuer is compared with iss; also the base of OIDC discovery when
-	// neither JWKSURL nor JWKSFile is set.
-	Issuer string `json:"issuer,omitempty"`
-	// Audience, when set, requires aud to hold at least one of these.
-	Audience []string `json:"audience,omitempty"`
-	// JWKSURL is fetched for keys, lazily, and again on an unknown kid.
-	JWKSURL string `json:"jwks_url,omitempty"`
-	// JWKSFile is a local JWKS document or PEM public key(s); re-read on change.
-	JWKSFile string `json:"jwks_file,omitempty"`
-	// CAFile is a PEM bundle trusted for the JWKS and discovery URLs.
-	CAFile string `json:"ca_file,omitempty"`
-	// InsecureSkipVerify turns off TLS verification of key URLs. Dangerous.
-	InsecureSkipVerify bool `json:"insecure_skip_verify,omitempty"`
-	// Algorithms is the allow-list. Default: RS*, PS*, ES*, EdDSA (plus HS*
-	// when HMACSecret is set). "none" is never accepted.
-	Algorithms []string `json:"algorithms,omitempty"`
-	// Leeway tolerates clock skew on exp, nbf and iat. Default: 60s.
-	Leeway time.Duration `json:"leeway"`
-	// HMACSecret enables HS* tokens signed with this shared secret.
-	HMACSecret string `json:"hmac_secret,omitempty"`
-	// RefreshCooldown is the least time between two key fetches. Default: 1m.
-	RefreshCooldown time.Duration `json:"refresh_cooldown,omitempty"`
-	// FetchTimeout bounds one JWKS or discovery fetch. Default: 10s.
-	FetchTimeout time.Duration `json:"fetch_timeout,omitempty"`
-	// MaxTokenBytes refuses longer bearer tokens. Default: 16384.
-	MaxTokenBytes int `json:"max_token_bytes,omitempty"`
+	Issuer             string        `json:"issuer,omitempty"`
+	Audience           []string      `json:"audience,omitempty"`
+	JWKSURL            string        `json:"jwks_url,omitempty"`
+	JWKSFile           string        `json:"jwks_file,omitempty"`
+	CAFile             string        `json:"ca_file,omitempty"`
+	InsecureSkipVerify bool          `json:"insecure_skip_verify,omitempty"`
+	Algorithms         []string      `json:"algorithms,omitempty"`
+	Leeway             time.Duration `json:"leeway"`
+	HMACSecret         string        `json:"hmac_secret,omitempty"`
+	RefreshCooldown    time.Duration `json:"refresh_cooldown,omitempty"`
+	FetchTimeout       time.Duration `json:"fetch_timeout,omitempty"`
+	MaxTokenBytes      int           `json:"max_token_bytes,omitempty"`
 }
 
 // DefaultConfig returns a Config with every default filled in. Hosts start

@@ -130,16 +130,14 @@ var ConfigOptions = []OptionSpec{
 }
 
 // ConfigFrom builds a Config over DefaultConfig from a host's own config
-// struct, as encoding/json writes it: path names each option in that
-// encoding (the host's spelling, "" for none), which is also how errors name
-// it. An option absent, null or empty keeps its default. Text is trimmed
-// (secrets are not), lists drop blank members, and a duration is a number
-// of nanoseconds or text: a Go duration such as "90s", or whole seconds.
-func ConfigFrom(host any, path func(OptionSpec) string) (Config, error) {
-	raw, err := json.Marshal(host)
-	if err != nil {
-		return Config{}, err
-	}
+// struct as encoding/json writes it (raw; the host marshals it, because
+// under yaegi only the package that declares a struct sees its field tags
+// through encoding/json): path names each option in that encoding (the
+// host's spelling, "" for none), which is also how errors name it. An
+// option absent, null or empty keeps its default. Text is trimmed (secrets
+// are not), lists drop blank members, and a duration is a number of
+// nanoseconds or text: a Go duration such as "90s", or whole seconds.
+func ConfigFrom(raw []byte, path func(OptionSpec) string) (Config, error) {
 	var fields map[string]any
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		return Config{}, err
@@ -158,7 +156,8 @@ func ConfigFrom(host any, path func(OptionSpec) string) (Config, error) {
 			placePath(out, o.Core, v)
 		}
 	}
-	if raw, err = json.Marshal(out); err != nil {
+	raw, err := json.Marshal(out)
+	if err != nil {
 		return Config{}, err
 	}
 	c := DefaultConfig()

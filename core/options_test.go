@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"encoding/json"
 	"os"
 	"reflect"
 	"regexp"
@@ -106,7 +107,7 @@ func TestConfigFrom(t *testing.T) {
 		{"1 hour", 0, `duration: not a duration: "1 hour"`},
 		{"99999999999999999", 0, `duration: "99999999999999999" seconds is out of range`},
 	} {
-		got, err := core.ConfigFrom(map[string]any{"duration": tc.in}, traefik)
+		got, err := configFrom(t, map[string]any{"duration": tc.in}, traefik)
 		if tc.err != "" {
 			if err == nil || !strings.HasPrefix(err.Error(), tc.err) {
 				t.Errorf("duration %q: error %v, want %q", tc.in, err, tc.err)
@@ -127,7 +128,7 @@ func TestConfigFrom(t *testing.T) {
 		"jwt":          map[string]any{"leeway": 0, "audience": []string{" aud "}},
 	}
 	caddy := func(o core.OptionSpec) string { return o.JSON }
-	got, err := core.ConfigFrom(host, caddy)
+	got, err := configFrom(t, host, caddy)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +142,44 @@ func TestConfigFrom(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ConfigFrom:\n got %+v\nwant %+v", got, want)
 	}
-	if got, _ := core.ConfigFrom(map[string]any{"prefix": ""}, caddy); got.Prefix != "" {
+	if got, _ := configFrom(t, map[string]any{"prefix": ""}, caddy); got.Prefix != "" {
 		t.Errorf("an empty prefix became %q", got.Prefix)
 	}
+}
+
+// TestEveryOptionReachesConfig: each row's Core path is a field of Config,
+// so no option is dropped on its way from a host.
+func TestEveryOptionReachesConfig(t *testing.T) {
+	samples := map[string]any{
+		core.OptionText: "changed", core.OptionList: []string{"changed"}, core.OptionFlag: true,
+		core.OptionDuration: int64(7 * time.Minute), core.OptionInt: 7,
+		core.OptionRoles: []map[string]string{{"claim": "c", "value": "v", "role_arn": "r"}},
+	}
+	for _, o := range core.ConfigOptions {
+		if o.Core == "" {
+			continue
+		}
+		host := map[string]any{}
+		if head, rest, nested := strings.Cut(o.JSON, "."); nested {
+			host[head] = map[string]any{rest: samples[o.Type]}
+		} else {
+			host[head] = samples[o.Type]
+		}
+		got, err := configFrom(t, host, func(o core.OptionSpec) string { return o.JSON })
+		if err != nil {
+			t.Errorf("%s: %v", o.Name, err)
+		} else if reflect.DeepEqual(got, core.DefaultConfig()) {
+			t.Errorf("%s: Core path %q sets nothing in Config", o.Name, o.Core)
+		}
+	}
+}
+
+// configFrom is core.ConfigFrom of host as encoding/json writes it.
+func configFrom(t *testing.T, host any, path func(core.OptionSpec) string) (core.Config, error) {
+	t.Helper()
+	raw, err := json.Marshal(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return core.ConfigFrom(raw, path)
 }

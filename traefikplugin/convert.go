@@ -1,6 +1,7 @@
 package traefikplugin
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -17,7 +18,11 @@ const maxSecretFileBytes = 64 << 10
 // hmacSecretFile, which the core cannot see; everything else is checked by
 // core.Config.Validate. Errors name the option in camelCase.
 func (c *Config) coreConfig() (core.Config, error) {
-	cfg, err := core.ConfigFrom(c, func(o core.OptionSpec) string { return o.Traefik })
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return core.Config{}, err
+	}
+	cfg, err := core.ConfigFrom(raw, func(o core.OptionSpec) string { return o.Traefik })
 	if err != nil {
 		return core.Config{}, hostError(err)
 	}
