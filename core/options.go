@@ -137,7 +137,7 @@ var ConfigOptions = []OptionSpec{
 // option absent, null or empty keeps its default. Text is trimmed (secrets
 // are not), lists drop blank members, and a duration is a number of
 // nanoseconds or text: a Go duration such as "90s", or whole seconds.
-func ConfigFrom(raw []byte, path func(OptionSpec) string) (Config, error) {
+func ConfigFrom(raw []byte, path func(o OptionSpec) string) (Config, error) {
 	var fields map[string]any
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		return Config{}, err
