@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/stsgate/stsgate/core"
-	"github.com/stsgate/stsgate/internal/conformance"
+	"github.com/stsgate/stsgate/internal/fakests"
 )
 
 // isolatedAWSEnv clears every place the SDK's default chain looks, so that
@@ -32,9 +32,9 @@ func isolatedAWSEnv(t *testing.T) string {
 	return home
 }
 
-func fakeSTS(t *testing.T) *conformance.FakeSTS {
+func fakeSTS(t *testing.T) *fakests.STS {
 	t.Helper()
-	fake, err := conformance.NewFakeSTS()
+	fake, err := fakests.Start(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func fakeSTS(t *testing.T) *conformance.FakeSTS {
 func chainConfig(stsURL string) core.Config {
 	cfg := core.DefaultConfig()
 	cfg.EndpointURL = "http://s3.test:9000"
-	cfg.RoleARN = conformance.RoleOK
+	cfg.RoleARN = fakests.RoleOK
 	cfg.STS.Endpoint = stsURL
 	cfg.JWT.Issuer = "https://idp.test"
 	return cfg
@@ -56,7 +56,7 @@ func chainConfig(stsURL string) core.Config {
 // TestDefaultChainSignsAssumeRole: without access_key*, the core's client
 // signs with what the SDK's chain finds, loaded on first use.
 func TestDefaultChainSignsAssumeRole(t *testing.T) {
-	in := core.AssumeRoleInput{RoleARN: conformance.RoleOK, SessionName: "jane", Duration: time.Hour}
+	in := core.AssumeRoleInput{RoleARN: fakests.RoleOK, SessionName: "jane", Duration: time.Hour}
 	cases := []struct {
 		name      string
 		setup     func(t *testing.T, home string)
@@ -109,7 +109,7 @@ func TestDefaultChainIsLazy(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(client.CloseIdleConnections)
-	in := core.AssumeRoleInput{RoleARN: conformance.RoleOK, SessionName: "jane", Duration: time.Hour}
+	in := core.AssumeRoleInput{RoleARN: fakests.RoleOK, SessionName: "jane", Duration: time.Hour}
 	_, err = client.AssumeRole(context.Background(), in)
 	var e *core.Error
 	if !errors.As(err, &e) || e.Kind != core.KindGatewayCredentials {

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/stsgate/stsgate/internal/conformance"
+	"github.com/stsgate/stsgate/internal/fakests"
 	"github.com/stsgate/stsgate/internal/testproc"
 )
 
@@ -364,8 +365,8 @@ func TestCaddyConformance(t *testing.T) {
 		}
 		for _, probe := range conformance.LeakedFragments(logs, append([]string{
 			conformance.GatewaySecretKey,
-			conformance.FakeSecretAccessKey,
-			conformance.FakeSessionToken,
+			fakests.SecretAccessKey,
+			fakests.SessionToken,
 			string(env.IdP.HMACSecret),
 		}, sent...)) {
 			t.Errorf("Caddy's log holds a secret or token fragment %.12q…", probe)

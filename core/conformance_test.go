@@ -7,6 +7,7 @@ import (
 
 	"github.com/stsgate/stsgate/core"
 	"github.com/stsgate/stsgate/internal/conformance"
+	"github.com/stsgate/stsgate/internal/fakests"
 	"github.com/stsgate/stsgate/internal/testproc"
 )
 
@@ -50,14 +51,14 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	}
 	secrets := append([]string{
 		conformance.GatewaySecretKey,
-		conformance.FakeSecretAccessKey,
-		conformance.FakeSessionToken,
+		fakests.SecretAccessKey,
+		fakests.SessionToken,
 		string(env.IdP.HMACSecret),
 	}, sent...)
 	for _, probe := range conformance.LeakedFragments(out, secrets) {
 		t.Errorf("log output holds a secret or token fragment %.12q…", probe)
 	}
-	if !strings.Contains(out, conformance.FakeAccessKeyID) {
+	if !strings.Contains(out, fakests.AccessKeyID) {
 		t.Errorf("audit lines should name the AccessKeyId issued")
 	}
 }

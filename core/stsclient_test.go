@@ -12,9 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/stsgate/stsgate/internal/fakests"
 )
 
 const (
@@ -24,7 +25,7 @@ const (
 	fakePolicy    = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::alice/*"}]}`
 )
 
-// fakeSTSCall is what the fake saw of one request.
+// fakeSTSCall is what the fake saw of one request, its signature checked.
 type fakeSTSCall struct {
 	form      url.Values
 	header    http.Header
@@ -33,46 +34,35 @@ type fakeSTSCall struct {
 	userAgent string
 }
 
-// fakeSTS is an httptest STS whose answer to the n-th call (from 0) is
-// chosen by answer; it verifies every signature with the gateway's secret.
-type fakeSTS struct {
-	srv    *httptest.Server
-	answer func(n int, w http.ResponseWriter, r *http.Request)
-
-	mu    sync.Mutex
-	calls []fakeSTSCall
-}
-
-func newFakeSTS(t *testing.T, answer func(n int, w http.ResponseWriter, r *http.Request)) *fakeSTS {
+// newFakeSTS starts the tests' one fake STS (internal/fakests) answering
+// the n-th call (from 0) with answer, stopped when the test ends.
+func newFakeSTS(t *testing.T, answer fakests.Answer) *fakests.STS {
 	t.Helper()
-	f := &fakeSTS{answer: answer}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
+	f, err := fakests.Start(answer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
 	return f
 }
 
-func (f *fakeSTS) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	call := fakeSTSCall{header: r.Header.Clone(), userAgent: r.UserAgent()}
-	call.form, _ = url.ParseQuery(string(body))
-	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded; charset=utf-8" {
-		call.sigError = "method " + r.Method + ", content type " + r.Header.Get("Content-Type")
-	} else if r.Header.Get("Authorization") == "" {
-		call.unsigned = true
-	} else {
-		call.sigError = verifySigV4ForTest(r, body, fakeSecretKey)
+// seen is what f was asked, each signature verified with the gateway's
+// secret.
+func seen(f *fakests.STS) []fakeSTSCall {
+	var out []fakeSTSCall
+	for _, c := range f.Calls() {
+		r := c.Request
+		call := fakeSTSCall{form: c.Form, header: r.Header, userAgent: r.UserAgent()}
+		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded; charset=utf-8" {
+			call.sigError = "method " + r.Method + ", content type " + r.Header.Get("Content-Type")
+		} else if r.Header.Get("Authorization") == "" {
+			call.unsigned = true
+		} else {
+			call.sigError = verifySigV4ForTest(r, c.Body, fakeSecretKey)
+		}
+		out = append(out, call)
 	}
-	f.mu.Lock()
-	n := len(f.calls)
-	f.calls = append(f.calls, call)
-	f.mu.Unlock()
-	f.answer(n, w, r)
-}
-
-func (f *fakeSTS) seen() []fakeSTSCall {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]fakeSTSCall(nil), f.calls...)
+	return out
 }
 
 func answerXML(status int, body string) func(int, http.ResponseWriter, *http.Request) {
@@ -160,7 +150,7 @@ func TestSTSClientAssumeRole(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := newFakeSTS(t, answerXML(200, awsAssumeRoleXML))
-			c := newTestSTSClient(t, fake.srv.URL, 5*time.Second, 2, fixedKeys{keys: tc.keys})
+			c := newTestSTSClient(t, fake.URL, 5*time.Second, 2, fixedKeys{keys: tc.keys})
 			got, err := c.AssumeRole(context.Background(), tc.in)
 			if err != nil {
 				t.Fatal(err)
@@ -169,7 +159,7 @@ func TestSTSClientAssumeRole(t *testing.T) {
 				!got.Expiration.Equal(time.Date(2019, 11, 9, 13, 34, 41, 0, time.UTC)) {
 				t.Errorf("credentials %+v", got)
 			}
-			calls := fake.seen()
+			calls := seen(fake)
 			if len(calls) != 1 {
 				t.Fatalf("%d calls", len(calls))
 			}
@@ -221,7 +211,7 @@ func TestSTSClientWebIdentity(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := newFakeSTS(t, answerXML(200, minioWebIdentityXML))
 			// No gateway keys: web identity is unsigned.
-			c := newTestSTSClient(t, fake.srv.URL, 5*time.Second, 2, nil)
+			c := newTestSTSClient(t, fake.URL, 5*time.Second, 2, nil)
 			got, err := c.AssumeRoleWithWebIdentity(context.Background(), tc.in)
 			if err != nil {
 				t.Fatal(err)
@@ -229,7 +219,7 @@ func TestSTSClientWebIdentity(t *testing.T) {
 			if got.AccessKeyID != "Y4RJU1RNFGK48LGO9I2S" {
 				t.Errorf("credentials %+v", got)
 			}
-			calls := fake.seen()
+			calls := seen(fake)
 			if len(calls) != 1 || !calls[0].unsigned || calls[0].sigError != "" {
 				t.Fatalf("calls %+v", calls)
 			}
@@ -358,10 +348,10 @@ func TestSTSClientFailures(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			endpoint := ""
-			var fake *fakeSTS
+			var fake *fakests.STS
 			if tc.answer != nil {
 				fake = newFakeSTS(t, tc.answer)
-				endpoint = fake.srv.URL
+				endpoint = fake.URL
 			} else {
 				endpoint = closedAddress(t)
 			}
@@ -398,7 +388,7 @@ func TestSTSClientFailures(t *testing.T) {
 				}
 			}
 			if fake != nil && tc.wantCalls >= 0 {
-				calls := fake.seen()
+				calls := seen(fake)
 				if len(calls) != tc.wantCalls {
 					t.Errorf("%d calls, want %d", len(calls), tc.wantCalls)
 				}
@@ -421,7 +411,7 @@ func TestSTSClientCallerGoesAway(t *testing.T) {
 		started <- struct{}{}
 		<-r.Context().Done()
 	})
-	c := newTestSTSClient(t, fake.srv.URL, 5*time.Second, 2, gatewayKeys)
+	c := newTestSTSClient(t, fake.URL, 5*time.Second, 2, gatewayKeys)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		<-started
@@ -432,7 +422,7 @@ func TestSTSClientCallerGoesAway(t *testing.T) {
 	if !ok || e.Kind != KindSTSBadAnswer {
 		t.Fatalf("got %v", err)
 	}
-	if n := len(fake.seen()); n != 1 {
+	if n := len(seen(fake)); n != 1 {
 		t.Errorf("%d calls after the caller went away", n)
 	}
 }
@@ -452,7 +442,7 @@ func TestSTSClientGatewayCredentials(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := newFakeSTS(t, answerXML(200, awsAssumeRoleXML))
-			c := newTestSTSClient(t, fake.srv.URL, 5*time.Second, 2, tc.creds)
+			c := newTestSTSClient(t, fake.URL, 5*time.Second, 2, tc.creds)
 			_, err := c.AssumeRole(context.Background(), roleInput)
 			e, ok := err.(*Error)
 			if !ok || e.Kind != KindGatewayCredentials || e.Detail != "gateway credentials are unavailable" {
@@ -461,7 +451,7 @@ func TestSTSClientGatewayCredentials(t *testing.T) {
 			if tc.same != nil && err != tc.same {
 				t.Errorf("got %v, want the source's own error", err)
 			}
-			if n := len(fake.seen()); n != 0 {
+			if n := len(seen(fake)); n != 0 {
 				t.Errorf("STS called %d times", n)
 			}
 		})

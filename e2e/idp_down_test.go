@@ -12,11 +12,12 @@ import (
 
 	"github.com/stsgate/stsgate/core"
 	"github.com/stsgate/stsgate/internal/conformance"
+	"github.com/stsgate/stsgate/internal/fakests"
 	"github.com/stsgate/stsgate/internal/testproc"
 )
 
 func TestGatewayStartedBeforeIdP(t *testing.T) {
-	fake, err := conformance.NewFakeSTS()
+	fake, err := fakests.Start(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +27,7 @@ func TestGatewayStartedBeforeIdP(t *testing.T) {
 			addr := testproc.LoopbackAddr(t) // the IdP listens here later
 			cfg := core.DefaultConfig()
 			cfg.EndpointURL = "http://s3.test:9000"
-			cfg.RoleARN = conformance.RoleOK
+			cfg.RoleARN = fakests.RoleOK
 			cfg.STS.Endpoint = fake.URL
 			cfg.Credentials = core.CredentialsConfig{AccessKey: "AKIDGATEWAY", SecretKey: "gateway-secret"}
 			cfg.JWT.Issuer = "http://" + addr

@@ -22,6 +22,7 @@ import (
 
 	"github.com/stsgate/stsgate/core"
 	"github.com/stsgate/stsgate/internal/conformance"
+	"github.com/stsgate/stsgate/internal/fakests"
 )
 
 var (
@@ -174,7 +175,7 @@ func TestOpenAPIContainerCredentials(t *testing.T) {
 	t.Cleanup(env.Close)
 	cfg := env.Mounts()[0].Config
 	cfg.ContainerCredentials = true
-	cfg.RoleARN = conformance.RoleOK // admit every caller
+	cfg.RoleARN = fakests.RoleOK // admit every caller
 	iss, err := core.New(cfg, core.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -10,9 +10,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/stsgate/stsgate/core"
+	"github.com/stsgate/stsgate/internal/fakests"
 )
 
 // fixedKeys are gateway keys as a core.CredentialSource, with a session
@@ -65,27 +64,25 @@ func TestSigV4MatchesAWSSDK(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var sent *http.Request
-			var body []byte
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				sent = r
-				body, _ = io.ReadAll(r.Body)
-				_, _ = w.Write([]byte(`<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>A</AccessKeyId><SecretAccessKey>S</SecretAccessKey><SessionToken>T</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>`))
-			}))
-			defer srv.Close()
-			client, err := core.NewSTSClient(core.STSConfig{Endpoint: srv.URL + tc.path, Region: tc.region, Retries: -1}, fixedKeys(tc.keys))
+			fake, err := fakests.Start(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fake.Close()
+			client, err := core.NewSTSClient(core.STSConfig{Endpoint: fake.URL + tc.path, Region: tc.region, Retries: -1}, fixedKeys(tc.keys))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if _, err := client.AssumeRole(context.Background(), tc.in); err != nil {
 				t.Fatal(err)
 			}
+			sent, body := fake.Calls()[0].Request, fake.Calls()[0].Body
 			at, err := time.Parse("20060102T150405Z", sent.Header.Get("X-Amz-Date"))
 			if err != nil {
 				t.Fatalf("X-Amz-Date: %v", err)
 			}
 
-			theirs, err := http.NewRequest(http.MethodPost, srv.URL+sent.URL.RequestURI(), bytes.NewReader(body))
+			theirs, err := http.NewRequest(http.MethodPost, fake.URL+sent.URL.RequestURI(), bytes.NewReader(body))
 			if err != nil {
 				t.Fatal(err)
 			}

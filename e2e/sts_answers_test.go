@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +24,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/stsgate/stsgate/core"
+	"github.com/stsgate/stsgate/internal/fakests"
 )
 
 var stsAnswers = []struct {
@@ -70,11 +70,14 @@ func TestSTSAnswersReadAsTheSDKReadsThem(t *testing.T) {
 	in := core.AssumeRoleInput{RoleARN: "arn:aws:iam:::role/s3", SessionName: "jane", Duration: time.Hour}
 	for _, a := range stsAnswers {
 		t.Run(a.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			srv, err := fakests.Start(func(_ int, w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Content-Type", "text/xml")
 				w.WriteHeader(a.status)
 				_, _ = w.Write([]byte(a.body))
-			}))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
 			defer srv.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()

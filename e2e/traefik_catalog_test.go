@@ -28,6 +28,7 @@ import (
 
 	"github.com/stsgate/stsgate/core"
 	"github.com/stsgate/stsgate/internal/conformance"
+	"github.com/stsgate/stsgate/internal/fakests"
 	"github.com/stsgate/stsgate/traefikplugin/plugintest"
 )
 
@@ -438,8 +439,8 @@ func TestCatalogPluginConformance(t *testing.T) {
 	if issued == 0 {
 		t.Error("no audit line for an issued credential")
 	}
-	secrets := append([]string{conformance.GatewaySecretKey, conformance.FakeSecretAccessKey,
-		conformance.FakeSessionToken, string(env.IdP.HMACSecret)}, sent...)
+	secrets := append([]string{conformance.GatewaySecretKey, fakests.SecretAccessKey,
+		fakests.SessionToken, string(env.IdP.HMACSecret)}, sent...)
 	for _, s := range secrets {
 		parts := strings.Split(s, ".")
 		probe := parts[len(parts)-1]

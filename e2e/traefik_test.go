@@ -30,6 +30,7 @@ import (
 	"github.com/stsgate/stsgate/internal/testproc"
 
 	"github.com/stsgate/stsgate/internal/conformance"
+	"github.com/stsgate/stsgate/internal/fakests"
 	"github.com/stsgate/stsgate/traefikplugin/plugintest"
 )
 
@@ -185,19 +186,40 @@ func startTraefikWith(t *testing.T, dynamic map[string]any, tt *testTLS) *traefi
 	})
 
 	start := time.Now()
-	if err := s.waitFor(60*time.Second, func(c *http.Client) bool {
+	var logged string
+	err := s.waitFor(60*time.Second, func(c *http.Client) bool {
 		resp, err := c.Get(s.URL + "/__stsgate_ready")
 		if err != nil {
 			return false
 		}
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode == conformance.NextStatus && string(body) == conformance.NextBody
-	}); err != nil {
+		if resp.StatusCode == conformance.NextStatus && string(body) == conformance.NextBody {
+			return true
+		}
+		// A middleware Traefik could not build (New refused its options)
+		// is logged at ERROR and never serves: say so now, not at the limit.
+		logged = errorLine(s.out.String())
+		return logged != ""
+	})
+	if logged != "" {
+		err = fmt.Errorf("it logged %s", logged)
+	}
+	if err != nil {
 		t.Fatalf("traefik did not serve through the plugin chain: %v", err)
 	}
 	t.Logf("traefik serves through the plugin chain after %s", time.Since(start).Round(time.Millisecond))
 	return s
+}
+
+// errorLine is the first line Traefik logged at ERROR level, or "".
+func errorLine(out string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, " ERR ") {
+			return line
+		}
+	}
+	return ""
 }
 
 // waitFor polls ok until it holds, the time is up or Traefik exits.
@@ -297,7 +319,7 @@ func TestTraefikConformance(t *testing.T) {
 	if !strings.Contains(out, `"middleware":"sts-0-main@file"`) || !strings.Contains(out, `"outcome":"issued"`) {
 		t.Errorf("no audit line of the plugin in Traefik's output")
 	}
-	for _, probe := range conformance.LeakedFragments(out, append([]string{conformance.FakeSecretAccessKey, conformance.FakeSessionToken}, sent...)) {
+	for _, probe := range conformance.LeakedFragments(out, append([]string{fakests.SecretAccessKey, fakests.SessionToken}, sent...)) {
 		t.Errorf("Traefik's output holds a secret or token fragment %.12q…", probe)
 	}
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/stsgate/stsgate/core"
 	"github.com/stsgate/stsgate/internal/conformance"
+	"github.com/stsgate/stsgate/internal/fakests"
 )
 
 // yaegiBenchHarness is interpreted next to the core: Wrap builds an issuer
@@ -176,7 +177,7 @@ func newHandlerBench(t testing.TB) handlerBench {
 		t.Fatal(err)
 	}
 	t.Cleanup(idp.Close)
-	fake, err := conformance.NewFakeSTS()
+	fake, err := fakests.Start(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +185,7 @@ func newHandlerBench(t testing.TB) handlerBench {
 
 	cfg := core.DefaultConfig()
 	cfg.EndpointURL = "http://s3.bench.test:9000"
-	cfg.RoleARN = conformance.RoleOK
+	cfg.RoleARN = fakests.RoleOK
 	cfg.Credentials = core.CredentialsConfig{AccessKey: conformance.GatewayAccessKey, SecretKey: conformance.GatewaySecretKey}
 	cfg.STS.Endpoint = fake.URL
 	cfg.JWT.Issuer = idp.URL

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/stsgate/stsgate/internal/fakests"
 )
 
 // Case is one row of the conformance table (docs/api.md): a request and the exact answer.
@@ -33,7 +34,7 @@ type Case struct {
 // Expected bodies, written out independently of the core's encoder.
 var (
 	tokenBody = fmt.Sprintf(`{"Credentials":{"EndpointURL":%q,"AccessKeyId":%q,"SecretAccessKey":%q,"SessionToken":%q,"Expiration":"2030-01-02T03:04:05.123456+00:00"}}`+"\n",
-		EndpointURL, FakeAccessKeyID, FakeSecretAccessKey, FakeSessionToken)
+		EndpointURL, fakests.AccessKeyID, fakests.SecretAccessKey, fakests.SessionToken)
 	healthBody = `{"Status":"ok"}` + "\n"
 )
 

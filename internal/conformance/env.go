@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stsgate/stsgate/core"
+	"github.com/stsgate/stsgate/internal/fakests"
 )
 
 // Values every host configuration uses.
@@ -33,7 +34,7 @@ type Mount struct {
 // handler that answers NextStatus with NextBody.
 type Env struct {
 	IdP *IdP
-	STS *FakeSTS
+	STS *fakests.STS
 	dir string
 	// refusedURL is an address where nothing listens.
 	refusedURL string
@@ -46,7 +47,7 @@ func NewEnv() (*Env, error) {
 	if e.IdP, err = NewIdP(); err != nil {
 		return nil, err
 	}
-	if e.STS, err = NewFakeSTS(); err != nil {
+	if e.STS, err = fakests.Start(nil); err != nil {
 		e.Close()
 		return nil, err
 	}
@@ -81,34 +82,34 @@ func (e *Env) Close() {
 func (e *Env) Mounts() []Mount {
 	main := e.base("/apis/sts")
 	main.Roles = []core.RoleRule{
-		{Claim: "scenario", Value: "denied", RoleARN: RoleDenied},
-		{Claim: "scenario", Value: "fail500", RoleARN: RoleFail500},
-		{Claim: "scenario", Value: "garbage", RoleARN: RoleGarbage},
-		{Claim: "scenario", Value: "hang", RoleARN: RoleHang},
-		{Claim: "realm_access.roles", Value: "s3-users", RoleARN: RoleOK},
-		{Claim: "groups", Value: "sts-users", RoleARN: RoleOK},
+		{Claim: "scenario", Value: "denied", RoleARN: fakests.RoleDenied},
+		{Claim: "scenario", Value: "fail500", RoleARN: fakests.RoleFail500},
+		{Claim: "scenario", Value: "garbage", RoleARN: fakests.RoleGarbage},
+		{Claim: "scenario", Value: "hang", RoleARN: fakests.RoleHang},
+		{Claim: "realm_access.roles", Value: "s3-users", RoleARN: fakests.RoleOK},
+		{Claim: "groups", Value: "sts-users", RoleARN: fakests.RoleOK},
 	}
 
 	nocreds := e.base("/nocreds")
-	nocreds.RoleARN = RoleOK
+	nocreds.RoleARN = fakests.RoleOK
 	nocreds.Credentials = core.CredentialsConfig{
 		AccessKeyFile: filepath.Join(e.dir, "missing", "access_key"),
 		SecretKeyFile: filepath.Join(e.dir, "missing", "secret_key"),
 	}
 
 	refused := e.base("/refused")
-	refused.RoleARN = RoleOK
+	refused.RoleARN = fakests.RoleOK
 	refused.STS.Endpoint = e.refusedURL
 	refused.STS.Retries = -1
 
 	webid := e.base("/webid")
 	webid.Mode = core.ModeWebIdentity
-	webid.RoleARN = RoleOK
+	webid.RoleARN = fakests.RoleOK
 	webid.Credentials = core.CredentialsConfig{}
 	webid.JWT.JWKSURL = e.IdP.URL + "/jwks"
 
 	root := e.base("")
-	root.RoleARN = RoleOK
+	root.RoleARN = fakests.RoleOK
 	root.PublicHealthz = true
 	root.JWT.HMACSecret = string(e.IdP.HMACSecret)
 

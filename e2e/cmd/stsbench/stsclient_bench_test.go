@@ -21,10 +21,11 @@ import (
 
 	"github.com/stsgate/stsgate/core"
 	"github.com/stsgate/stsgate/internal/conformance"
+	"github.com/stsgate/stsgate/internal/fakests"
 )
 
 func BenchmarkSTSClient(b *testing.B) {
-	fake, err := conformance.NewFakeSTS()
+	fake, err := fakests.Start(nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -50,12 +51,12 @@ func BenchmarkSTSClient(b *testing.B) {
 	}{
 		{"aws-sdk-go-v2", func(ctx context.Context) error {
 			_, err := sdk.AssumeRole(ctx, &sts.AssumeRoleInput{
-				RoleArn: aws.String(conformance.RoleOK), RoleSessionName: aws.String("jane"), DurationSeconds: aws.Int32(3600),
+				RoleArn: aws.String(fakests.RoleOK), RoleSessionName: aws.String("jane"), DurationSeconds: aws.Int32(3600),
 			})
 			return err
 		}},
 		{"core-stdlib", func(ctx context.Context) error {
-			_, err := std.AssumeRole(ctx, core.AssumeRoleInput{RoleARN: conformance.RoleOK, SessionName: "jane", Duration: time.Hour})
+			_, err := std.AssumeRole(ctx, core.AssumeRoleInput{RoleARN: fakests.RoleOK, SessionName: "jane", Duration: time.Hour})
 			return err
 		}},
 	}
