@@ -195,9 +195,6 @@ type optionAt struct {
 	value string
 }
 
-// secretOptions are never quoted in errors.
-var secretOptions = map[string]bool{"access_key": true, "secret_key": true, "jwt.hmac_secret": true}
-
 // noteOption records where the option at the cursor (path, "jwt.x" inside
 // the jwt block) was written and its arguments, read from a copy of the
 // dispenser so that the cursor stays where it is. The first occurrence of
@@ -208,7 +205,7 @@ func (h *Handler) noteOption(d *caddyfile.Dispenser, path string) {
 	}
 	peek := *d
 	at := optionAt{file: d.File(), line: d.Line(), value: strings.Join(peek.RemainingArgs(), " ")}
-	if secretOptions[path] {
+	if caddyfileOptions[path].Secret {
 		at.value = ""
 	}
 	if h.at == nil {

@@ -10,12 +10,13 @@ import (
 )
 
 // OptionSpec is one configuration option as every host spells it. The
-// table below is the one list of options: Traefik's error spelling follows
-// from it, and tests hold the README's options table, the Caddy module's
-// JSON fields and their documented defaults, the Caddyfile keywords and the
-// Traefik plugin's fields and CreateConfig defaults to it, so none of them
-// can drift. What an option means in detail and how it is checked live in
-// Config's field comments and in Config.Validate.
+// table below is the one list of options: both hosts read their options
+// through it (ConfigFrom, and the Caddy module's Caddyfile parser), the
+// Traefik plugin's error spelling follows from it, and tests hold the
+// README's options table, the Caddy module's JSON fields and their
+// documented defaults and the Traefik plugin's fields and CreateConfig
+// defaults to it, so none of them can drift. How each value is checked
+// lives in Config.Validate.
 type OptionSpec struct {
 	// Name is the option's path in the Caddyfile spelling, "jwt." inside
 	// the jwt block; ConfigError.Option uses it.

@@ -270,12 +270,12 @@ func run(ctx context.Context, opts options) error {
 		groups = append(groups,
 			group{pin: pin, rows: []*row{
 				{ID: "4a", What: "direct AssumeRole → MinIO" + suffix, call: directAR},
-				{ID: "4b", What: "Caddy · PUT token · assume_role" + suffix, Gateway: caddy, Baselines: []string{"4a"}, Target: 0.9, call: put(caddy, variantAssumeRole)},
+				{ID: "4b", What: "Caddy · PUT token · assume_role" + suffix, Gateway: caddy, Baselines: []string{"4a"}, Target: 0.95, call: put(caddy, variantAssumeRole)},
 				{ID: "4c", What: "Traefik · PUT token · assume_role" + suffix, Gateway: traefik, Baselines: []string{"4a"}, Target: 0.8, call: put(traefik, variantAssumeRole)},
 			}},
 			group{pin: pin, rows: []*row{
 				{ID: "4d", What: "direct AssumeRoleWithWebIdentity → MinIO" + suffix, Skip: webIdentitySkip, call: directWI},
-				{ID: "4e", What: "Caddy · PUT token · web_identity" + suffix, Gateway: caddy, Baselines: []string{"4d"}, Target: 0.9, Skip: webIdentitySkip, call: put(caddy, variantWebIdentity)},
+				{ID: "4e", What: "Caddy · PUT token · web_identity" + suffix, Gateway: caddy, Baselines: []string{"4d"}, Target: 0.95, Skip: webIdentitySkip, call: put(caddy, variantWebIdentity)},
 				{ID: "4f", What: "Traefik · PUT token · web_identity" + suffix, Gateway: traefik, Baselines: []string{"4d"}, Target: 0.8, Skip: webIdentitySkip, call: put(traefik, variantWebIdentity)},
 			}})
 		rep.notes = append(rep.notes, "rows 4a–4f repeat the token rows with "+pin.description)
