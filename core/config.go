@@ -69,7 +69,7 @@ type Config struct {
 	PolicyFile           string        `json:"policy_file,omitempty"`
 	PublicHealthz        bool          `json:"public_healthz,omitempty"`
 	ContainerCredentials bool          `json:"container_credentials,omitempty"`
-	// Cache, when positive, turns on the credential cache (cache.go).
+	// Cache, when positive, turns on the credential cache (cache_credentials.go).
 	Cache time.Duration `json:"cache,omitempty"`
 
 	STS         STSConfig         `json:"sts"`

@@ -1,7 +1,7 @@
 // Package core is stsgate's issuer, independent of any gateway: it answers
 // PUT {prefix}/token, GET {prefix}/healthz and GET {prefix}/credentials
 // (Issuer), validates bearer JWTs (Verifier, with the key sources of
-// keys*.go and discovery.go), and calls the STS with its own
+// keys*.go), and calls the STS with its own
 // standard-library client (STSClient: SigV4, the Query API, retries).
 // The Caddy module and the Traefik plugin are thin adapters around it;
 // docs/api.md is the API it serves.

@@ -11,7 +11,7 @@ import (
 const retryBackoff = time.Second
 
 // refresher is the one single-flight primitive of the key sources and of
-// the credential cache (cache.go), in the spirit of go-oidc's inflight and
+// the credential cache (cache_credentials.go), in the spirit of go-oidc's inflight and
 // aws-sdk-go-v2's CredentialsCache: callers
 // that need a fresh value share the one fetch under way, run on the
 // goroutine of the caller that started it (nothing starts a goroutine of

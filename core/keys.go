@@ -14,6 +14,19 @@ import (
 	"time"
 )
 
+// KeySet finds the keys that may verify a token, the way go-oidc's KeySet
+// does: one method, so tests and hosts can plug in their own.
+//
+// Keys returns the candidate verification keys for a token with the given
+// kid (possibly empty) and alg: *rsa.PublicKey, *ecdsa.PublicKey,
+// ed25519.PublicKey or, for HS*, []byte. A remote set refetches on an unknown
+// kid (bounded by its cool-down). It returns an empty slice and nil when the
+// keys were read but none fits, and a KindKeysUnavailable *Error when no keys
+// could be read at all.
+type KeySet interface {
+	Keys(ctx context.Context, kid, alg string) ([]any, error)
+}
+
 // StatsKeySet is a KeySet that counts its fetches. Every KeySet NewKeySet
 // returns is one; a host reads it with a type assertion. The counts belong to
 // the shared source (see NewKeySet), so every router that uses one source

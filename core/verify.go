@@ -28,7 +28,7 @@ type Verifier struct {
 	leeway    time.Duration
 	maxBytes  int
 	now       func() time.Time
-	// verified caches tokens already verified (tokencache.go); nil: none.
+	// verified caches tokens already verified (cache_tokens.go); nil: none.
 	verified *verifiedTokens
 }
 
