@@ -257,7 +257,7 @@ func benchmarkHandlerCases(b *testing.B, wrap benchWrap) {
 
 // interpretedTokenAllocBudget bounds the allocations of one token request
 // through the interpreted issuer with an in-process STS (the request and
-// recorder included). The path took about 610 when core/hotpath.go was written,
+// recorder included). The path took about 610 when the rules of core/doc.go were written,
 // 1,936 before; allocations do not depend on the machine's load, so a
 // budget catches a hot function turned back into a method, or cold work
 // moved back into a hot one, without timing anything.
@@ -266,7 +266,7 @@ const interpretedTokenAllocBudget = 800
 // interpretedSTSClientAllocBudget is the same with the core's own STS
 // client calling the loopback fake STS, both ends of the HTTP exchange
 // counted: about 1,380 since the issuer calls the client without the STS
-// interface (1,440 through it, 3,885 before core/hotpath.go).
+// interface (1,440 through it, 3,885 before those rules).
 const interpretedSTSClientAllocBudget = 1500
 
 func TestInterpretedTokenPathAllocationBudget(t *testing.T) {

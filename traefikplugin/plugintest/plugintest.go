@@ -5,91 +5,81 @@
 package plugintest
 
 import (
+	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/stsgate/stsgate/core"
 )
 
+// zeroMeans are the options whose zero value is not their default, so it
+// is written out.
+var zeroMeans = map[string]bool{"prefix": true, "retries": true, "jwt.leeway": true}
+
 // Options returns the plugin options, keyed as in a Traefik configuration,
-// that configure the same issuer as c. Values are strings, booleans,
-// integers, lists ([]any) and maps, ready for JSON or YAML; durations are
-// strings such as "3s". Zero values are left out except prefix, retries and
-// jwt.leeway, whose zero values mean something.
+// that configure the same issuer as c: each row of core.ConfigOptions with
+// a Traefik path, read from c at its Core path. Values are strings,
+// booleans, numbers, lists ([]any) and maps, ready for JSON or YAML;
+// durations are strings such as "3s". Zero values are left out except
+// those of zeroMeans.
 func Options(c core.Config) map[string]any {
-	o := map[string]any{
-		"prefix":  c.Prefix,
-		"retries": c.STS.Retries,
+	raw, err := json.Marshal(c)
+	if err != nil {
+		panic(err) // a Config always marshals
 	}
-	putString(o, "endpointURL", c.EndpointURL)
-	putString(o, "stsEndpoint", c.STS.Endpoint)
-	putString(o, "region", c.STS.Region)
-	putString(o, "mode", c.Mode)
-	putString(o, "roleArn", c.RoleARN)
-	if len(c.Roles) > 0 {
-		roles := make([]any, 0, len(c.Roles))
-		for _, r := range c.Roles {
-			roles = append(roles, map[string]any{"claim": r.Claim, "value": r.Value, "roleArn": r.RoleARN})
+	var fields map[string]any
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		panic(err)
+	}
+	out := map[string]any{}
+	for _, o := range core.ConfigOptions {
+		if o.Core == "" || o.Traefik == "" {
+			continue
 		}
-		o["roles"] = roles
+		v := at(fields, o.Core)
+		switch o.Type {
+		case core.OptionDuration:
+			n, _ := v.(float64)
+			v = time.Duration(n).String()
+		case core.OptionRoles:
+			rules, _ := v.([]any)
+			for _, r := range rules {
+				rule := r.(map[string]any)
+				rule["roleArn"] = rule["role_arn"]
+				delete(rule, "role_arn")
+			}
+		case core.OptionInt:
+			if v == nil {
+				v = 0.0
+			}
+		}
+		if zeroMeans[o.Name] || (v != nil && v != "" && v != false && v != 0.0 && v != "0s") {
+			put(out, o.Traefik, v)
+		}
 	}
-	putDuration(o, "duration", c.Duration)
-	putList(o, "sessionNameClaim", c.SessionNameClaims)
-	putString(o, "accessKey", c.Credentials.AccessKey)
-	putString(o, "accessKeyFile", c.Credentials.AccessKeyFile)
-	putString(o, "secretKey", c.Credentials.SecretKey)
-	putString(o, "secretKeyFile", c.Credentials.SecretKeyFile)
-	putString(o, "caFile", c.STS.CAFile)
-	putBool(o, "insecureSkipVerify", c.STS.InsecureSkipVerify)
-	putString(o, "policy", c.Policy)
-	putString(o, "policyFile", c.PolicyFile)
-	putDuration(o, "timeout", c.STS.Timeout)
-	putBool(o, "publicHealthz", c.PublicHealthz)
-	putBool(o, "containerCredentials", c.ContainerCredentials)
-	putDuration(o, "cache", c.Cache)
-
-	j := map[string]any{"leeway": c.JWT.Leeway.String()}
-	putString(j, "issuer", c.JWT.Issuer)
-	putList(j, "audience", c.JWT.Audience)
-	putString(j, "jwksURL", c.JWT.JWKSURL)
-	putString(j, "jwksFile", c.JWT.JWKSFile)
-	putString(j, "caFile", c.JWT.CAFile)
-	putBool(j, "insecureSkipVerify", c.JWT.InsecureSkipVerify)
-	putList(j, "algorithms", c.JWT.Algorithms)
-	putString(j, "hmacSecret", c.JWT.HMACSecret)
-	putDuration(j, "refreshCooldown", c.JWT.RefreshCooldown)
-	putDuration(j, "fetchTimeout", c.JWT.FetchTimeout)
-	if c.JWT.MaxTokenBytes != 0 {
-		j["maxTokenBytes"] = c.JWT.MaxTokenBytes
-	}
-	o["jwt"] = j
-	return o
+	return out
 }
 
-func putString(m map[string]any, key, v string) {
-	if v != "" {
-		m[key] = v
+// at is the value at a dotted path of nested JSON objects.
+func at(m map[string]any, path string) any {
+	head, rest, nested := strings.Cut(path, ".")
+	if inner, ok := m[head].(map[string]any); ok && nested {
+		return at(inner, rest)
 	}
+	return m[head]
 }
 
-func putBool(m map[string]any, key string, v bool) {
-	if v {
-		m[key] = true
-	}
-}
-
-func putDuration(m map[string]any, key string, d time.Duration) {
-	if d != 0 {
-		m[key] = d.String()
-	}
-}
-
-func putList(m map[string]any, key string, list []string) {
-	if len(list) == 0 {
+// put sets v at a dotted path, making the objects on the way.
+func put(m map[string]any, path string, v any) {
+	head, rest, nested := strings.Cut(path, ".")
+	if !nested {
+		m[head] = v
 		return
 	}
-	out := make([]any, len(list))
-	for i, s := range list {
-		out[i] = s
+	inner, ok := m[head].(map[string]any)
+	if !ok {
+		inner = map[string]any{}
+		m[head] = inner
 	}
-	m[key] = out
+	put(inner, rest, v)
 }
