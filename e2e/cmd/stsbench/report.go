@@ -261,9 +261,9 @@ func (rep *report) markdown() string {
 				q := s.RPS() / rate
 				ratio = fmtRatio(q, r.Target)
 				if r.Target > 0 {
-					tgt = fmt.Sprintf("≥ %.1f×", r.Target)
+					tgt = fmt.Sprintf("≥ %g×", r.Target)
 					result = passMiss(q >= r.Target)
-					targets = append(targets, target{fmt.Sprintf("%s (row %s) ≥ %.1f× %s", r.What, r.ID, r.Target, label), ratio, q >= r.Target})
+					targets = append(targets, target{fmt.Sprintf("%s (row %s) ≥ %g× %s", r.What, r.ID, r.Target, label), ratio, q >= r.Target})
 				}
 			}
 		}
