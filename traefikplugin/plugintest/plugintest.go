@@ -31,7 +31,8 @@ func Options(c core.Config) map[string]any {
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		panic(err)
 	}
-	out := map[string]any{}
+	jwt := map[string]any{}
+	out := map[string]any{"jwt": jwt}
 	for _, o := range core.ConfigOptions {
 		if o.Core == "" || o.Traefik == "" {
 			continue
@@ -53,8 +54,13 @@ func Options(c core.Config) map[string]any {
 				v = 0.0
 			}
 		}
-		if zeroMeans[o.Name] || (v != nil && v != "" && v != false && v != 0.0 && v != "0s") {
-			put(out, o.Traefik, v)
+		if !zeroMeans[o.Name] && (v == nil || v == "" || v == false || v == 0.0 || v == "0s") {
+			continue
+		}
+		if key, inJWT := strings.CutPrefix(o.Traefik, "jwt."); inJWT {
+			jwt[key] = v
+		} else {
+			out[o.Traefik] = v
 		}
 	}
 	return out
@@ -67,19 +73,4 @@ func at(m map[string]any, path string) any {
 		return at(inner, rest)
 	}
 	return m[head]
-}
-
-// put sets v at a dotted path, making the objects on the way.
-func put(m map[string]any, path string, v any) {
-	head, rest, nested := strings.Cut(path, ".")
-	if !nested {
-		m[head] = v
-		return
-	}
-	inner, ok := m[head].(map[string]any)
-	if !ok {
-		inner = map[string]any{}
-		m[head] = inner
-	}
-	put(inner, rest, v)
 }
