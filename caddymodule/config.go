@@ -13,11 +13,6 @@ type replacer interface {
 	ReplaceKnown(input, empty string) string
 }
 
-// literal leaves every value as written.
-type literal struct{}
-
-func (literal) ReplaceKnown(input, _ string) string { return input }
-
 // standIn is what the Caddyfile adapter checks a secret holding a
 // placeholder as: placeholders are resolved only when the config loads, so
 // the check at adapt time must not judge the placeholder's own text (its

@@ -218,3 +218,8 @@ func defaultInAll(configs []reflect.Value, def reflect.Value, path string) []str
 	}
 	return []string{path}
 }
+
+// literal leaves every value as written (a replacer for coreConfig).
+type literal struct{}
+
+func (literal) ReplaceKnown(input, _ string) string { return input }
