@@ -16,8 +16,9 @@ func optionError(option, reason string) error {
 }
 
 // camelOptions maps option names (core.ConfigOptions' Name) to this
-// plugin's option paths, and the bare name of each jwt option too, as
-// reasons mention them ("give jwks_url or jwks_file").
+// plugin's option paths, and the bare name of each jwt option and the
+// core's field name of each top-level option too, as reasons mention them
+// ("give jwks_url or jwks_file").
 var camelOptions = camelNames()
 
 func camelNames() map[string]string {
@@ -35,9 +36,13 @@ func camelNames() map[string]string {
 			}
 		}
 	}
-	// The core's names for options whose host spelling differs.
-	m["roles"] = "roles"
-	m["session_name_claims"] = "sessionNameClaim"
+	// The core's own field names (Core), which Validate's reasons use for
+	// the top-level options whose Caddyfile spelling differs.
+	for _, o := range core.ConfigOptions {
+		if _, taken := m[o.Core]; o.Traefik != "" && o.Core != "" && !strings.Contains(o.Core, ".") && !taken {
+			m[o.Core] = o.Traefik
+		}
+	}
 	return m
 }
 
