@@ -33,7 +33,7 @@ type hydraEnv struct {
 // through every gateway target.
 func TestHydra(t *testing.T) {
 	h := startHydra(t)
-	m := startMinIO(t, testproc.Binary(t, "STSGATE_MINIO", "../.cache/bin/minio"), h.Issuer+"/.well-known/openid-configuration")
+	m := startMinIO(t, testproc.Binary(t, "STSGATE_MINIO", "../.cache/bin/minio"), h.Issuer+"/.well-known/openid-configuration", "")
 	env := &hydraEnv{Hydra: h, minio: &minioEnv{MinIO: m, GatewayAK: "stsgate-gateway", GatewaySK: "stsgate-gateway-secret"}}
 	env.minio.addUser(t, env.minio.GatewayAK, env.minio.GatewaySK, "readwrite")
 	runScenarios(t, env, hydraScenarios)

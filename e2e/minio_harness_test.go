@@ -54,7 +54,7 @@ type minioServer struct {
 	URL   string
 	admin *madmin.AdminClient
 	cmd   *exec.Cmd
-	done  chan struct{}
+	done  <-chan struct{}
 	log   *testproc.Buffer
 }
 
@@ -75,19 +75,20 @@ func newMinIOEnv(t *testing.T) *minioEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(idp.Close)
-	m := startMinIO(t, bin, idp.URL+"/.well-known/openid-configuration")
+	m := startMinIO(t, bin, idp.URL+"/.well-known/openid-configuration", "")
 	env := &minioEnv{IdP: idp, MinIO: m, GatewayAK: "stsgate-gateway", GatewaySK: "stsgate-gateway-secret"}
 	env.addUser(t, env.GatewayAK, env.GatewaySK, "readwrite")
 	return env
 }
 
-// startMinIO runs MinIO on free loopback ports with a throwaway data dir and
+// startMinIO runs MinIO on free loopback ports with a throwaway data dir
+// (under dataParent, or the test's temporary directory when it is "") and
 // waits until its IAM answers. It is stopped when the test ends.
-func startMinIO(t *testing.T, bin, oidcConfigURL string) *minioServer {
+func startMinIO(t testing.TB, bin, oidcConfigURL, dataParent string) *minioServer {
 	t.Helper()
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		m, err := tryStartMinIO(t, bin, oidcConfigURL)
+		m, err := tryStartMinIO(t, bin, oidcConfigURL, dataParent)
 		if err == nil {
 			return m
 		}
@@ -98,10 +99,18 @@ func startMinIO(t *testing.T, bin, oidcConfigURL string) *minioServer {
 	return nil
 }
 
-func tryStartMinIO(t *testing.T, bin, oidcConfigURL string) (*minioServer, error) {
+func tryStartMinIO(t testing.TB, bin, oidcConfigURL, dataParent string) (*minioServer, error) {
 	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if dataParent != "" {
+		var err error
+		if data, err = os.MkdirTemp(dataParent, "stsgate-minio-"); err != nil {
+			return nil, err
+		}
+		t.Cleanup(func() { os.RemoveAll(data) })
+	}
 	addr, console := testproc.LoopbackAddr(t), testproc.LoopbackAddr(t)
-	cmd := exec.Command(bin, "server", filepath.Join(dir, "data"),
+	cmd := exec.Command(bin, "server", data,
 		"--address", addr, "--console-address", console,
 		"--certs-dir", filepath.Join(dir, "certs"), "--quiet")
 	cmd.Env = append(minimalEnv(dir),
@@ -113,13 +122,9 @@ func tryStartMinIO(t *testing.T, bin, oidcConfigURL string) (*minioServer, error
 		"MINIO_IDENTITY_OPENID_CLIENT_ID="+conformance.Audience,
 		"MINIO_IDENTITY_OPENID_CLAIM_NAME="+minioClaimPolicy,
 	)
-	m := &minioServer{URL: "http://" + addr, cmd: cmd, done: make(chan struct{}), log: &testproc.Buffer{}}
-	cmd.Stdout, cmd.Stderr = m.log, m.log
+	m := &minioServer{URL: "http://" + addr, cmd: cmd}
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() { _ = cmd.Wait(); close(m.done) }()
+	m.log, m.done = testproc.Start(t, cmd)
 	t.Cleanup(func() {
 		m.stop()
 		if t.Failed() {
@@ -353,6 +358,11 @@ func newSTSRecorder(t testing.TB, target string) *stsRecorder {
 	// NewSingleHostReverseProxy keeps the incoming Host header, which the
 	// gateway's SigV4 signature covers.
 	proxy := httputil.NewSingleHostReverseProxy(u)
+	// Pooled like a gateway's STS client, so that a burst of calls
+	// (BenchmarkGateways' cache row) reuses its connections.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConns, transport.MaxIdleConnsPerHost = 2048, 2048
+	proxy.Transport = transport
 	proxy.ModifyResponse = func(resp *http.Response) error {
 		body, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
@@ -397,6 +407,19 @@ func (r *stsRecorder) Answers() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]string(nil), r.answers...)
+}
+
+// Count is how many calls of an STS action were recorded so far.
+func (r *stsRecorder) Count(action string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, f := range r.forms {
+		if f.Get("Action") == action {
+			n++
+		}
+	}
+	return n
 }
 
 // Forms returns what was recorded so far.

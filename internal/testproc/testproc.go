@@ -83,6 +83,7 @@ func Start(t testing.TB, cmd *exec.Cmd) (out *Buffer, done <-chan struct{}) {
 	t.Helper()
 	out = &Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", cmd.Path, err)
 	}

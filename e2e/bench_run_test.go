@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -13,10 +13,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/stsgate/stsgate/core"
 	"github.com/stsgate/stsgate/internal/conformance"
+	"github.com/stsgate/stsgate/internal/testproc"
 )
 
 // audience is what the tokens carry and MinIO's OpenID client ID.
@@ -55,7 +57,7 @@ type group struct {
 // cpuProc is a process whose CPU time the rows account for.
 type cpuProc struct {
 	name string
-	// pid 0 is stsbench itself: the load generator.
+	// pid 0 is this process: the load generator.
 	pid int
 }
 
@@ -105,17 +107,8 @@ type report struct {
 	cpuNames []string
 }
 
-func run(ctx context.Context, opts options) error {
+func run(ctx context.Context, tb testing.TB, opts options) error {
 	rep := &report{opts: opts, machine: describeMachine(), started: time.Now(), peaks: map[string]uint64{}}
-	dir, err := os.MkdirTemp("", "stsbench-")
-	if err != nil {
-		return err
-	}
-	if opts.keep {
-		logf("working directory %s (kept)", dir)
-	} else {
-		defer os.RemoveAll(dir)
-	}
 	if opts.pprofDir != "" {
 		if err := os.MkdirAll(opts.pprofDir, 0o755); err != nil {
 			return err
@@ -129,44 +122,23 @@ func run(ctx context.Context, opts options) error {
 	defer idp.Close()
 
 	logf("starting MinIO")
-	minioDir := dir
-	if opts.minioData != "" {
-		if minioDir, err = os.MkdirTemp(opts.minioData, "stsbench-minio-"); err != nil {
-			return err
-		}
-		defer os.RemoveAll(minioDir)
-	}
-	m, err := startMinIO(ctx, opts.minioBin, minioDir, idp.URL+"/.well-known/openid-configuration")
-	if err != nil {
-		return err
-	}
-	defer m.proc.stop()
-	rep.versions = append(rep.versions, "MinIO "+minioVersion(opts.minioBin))
-	counter, err := newSTSCounter(m.URL)
-	if err != nil {
-		return err
-	}
-	defer counter.close()
+	minioBin := testproc.Binary(tb, "STSGATE_MINIO", "../.cache/bin/minio")
+	m := startMinIO(tb, minioBin, idp.URL+"/.well-known/openid-configuration", opts.minioData)
+	rep.versions = append(rep.versions, "MinIO "+minioVersion(minioBin))
+	counter := newSTSRecorder(tb, m.URL)
 
 	configs := map[string]core.Config{}
 	for _, v := range issuerVariants {
 		configs[v] = issuerConfig(v, idp.URL, m.URL, counter.URL)
 	}
-	logf("starting Caddy (%s)", opts.caddyBin)
-	caddy, err := startCaddy(opts.caddyBin, dir, configs)
-	if err != nil {
-		return err
-	}
-	defer caddy.proc.stop()
-	logf("starting Traefik (%s); yaegi loads the plugin", opts.traefikBin)
-	traefik, err := startTraefik(opts.traefikBin, opts.repo, dir, configs)
-	if err != nil {
-		return err
-	}
-	defer traefik.proc.stop()
+	logf("starting Caddy")
+	caddy := startBenchCaddy(tb, configs)
+	logf("starting Traefik; yaegi loads the plugin")
+	traefik := startBenchTraefik(tb, configs)
 	rep.versions = append(rep.versions, "Caddy "+caddy.version, traefik.version)
 	gateways := []*gateway{caddy, traefik}
-	cpuProcs := []cpuProc{{"load generator", 0}, {"Caddy", caddy.proc.pid()}, {"Traefik", traefik.proc.pid()}, {"MinIO", m.proc.pid()}}
+	minioPid := m.cmd.Process.Pid
+	cpuProcs := []cpuProc{{"load generator", 0}, {"Caddy", caddy.proc.pid()}, {"Traefik", traefik.proc.pid()}, {"MinIO", minioPid}}
 	for _, p := range cpuProcs {
 		rep.cpuNames = append(rep.cpuNames, p.name)
 	}
@@ -202,7 +174,7 @@ func run(ctx context.Context, opts options) error {
 				continue
 			}
 			if err := httpCall(client, http.MethodPut, g.urls[v]+tokenPath, tokens, http.StatusCreated)(ctx, 0); err != nil {
-				return fmt.Errorf("%s %s: PUT %s: %v\nlast lines of %s:\n%s", g.name, v, tokenPath, err, g.proc.logPath, g.proc.tail(20))
+				return fmt.Errorf("%s %s: PUT %s: %v\nlast lines of its output:\n%s", g.name, v, tokenPath, err, g.proc.tail(20))
 			}
 		}
 	}
@@ -262,7 +234,7 @@ func run(ctx context.Context, opts options) error {
 			{ID: "3d", What: "Traefik · GET healthz · plugin (token-checked)", Gateway: traefik, Baselines: []string{"3c"}, call: get(traefik, variantAssumeRole, true)},
 		}},
 	}
-	if pin := newPinning(opts, m.proc.pid(), []int{os.Getpid(), caddy.proc.pid(), traefik.proc.pid()}); pin != nil {
+	if pin := newPinning(opts, minioPid, []int{os.Getpid(), caddy.proc.pid(), traefik.proc.pid()}); pin != nil {
 		// The token rows again with MinIO alone on its own CPUs: whether a
 		// gateway is the bottleneck, apart from the CPU it takes from a
 		// co-located MinIO.
@@ -359,7 +331,7 @@ func sessionName(w int) string { return fmt.Sprintf("bench-user-%02d", w) }
 // carrying MinIO's policy claim.
 func benchToken(idp *conformance.IdP, sub string) string {
 	claims := idp.Claims(time.Now(), sub)
-	claims[minioClaimName] = minioPolicy
+	claims[minioClaimPolicy] = minioPolicy
 	return conformance.Sign("RS256", idp.RSA, claims, nil)
 }
 
@@ -461,7 +433,7 @@ func runSlice(ctx context.Context, opts options, r *row, c int, procs []cpuProc,
 	r.Stats.add(st)
 }
 
-// profileSelf writes stsbench's own CPU profile of length d, after wait,
+// profileSelf writes the load generator's own CPU profile of length d, after wait,
 // to path.
 func profileSelf(ctx context.Context, wait, d time.Duration, path string) error {
 	select {
@@ -564,7 +536,7 @@ func slopePerMinute(s []rssSample) float64 {
 // g's cache_on or cache_off variant and counts the STS calls behind them.
 // Every request first opens its own connection (a token-checked healthz,
 // which calls no STS), then all are released at once.
-func burst(ctx context.Context, n int, g *gateway, cache bool, counter *stsCounter, token string) burstResult {
+func burst(ctx context.Context, n int, g *gateway, cache bool, counter *stsRecorder, token string) burstResult {
 	v := variantCacheOff
 	want := n
 	if cache {
@@ -609,13 +581,13 @@ func burst(ctx context.Context, n int, g *gateway, cache bool, counter *stsCount
 		}()
 	}
 	opened.Wait()
-	counter.reset()
+	before := counter.Count("AssumeRole")
 	start := time.Now()
 	close(release)
 	done.Wait()
 	res.Took = time.Since(start)
 	res.Issued, res.Errors = int(issued.Load()), int(failed.Load())
-	res.STSCalls = counter.count("AssumeRole")
+	res.STSCalls = counter.Count("AssumeRole") - before
 	logf("cache row %s %s: %d issued, %d errors, %d STS calls in %s %s", g.name, v, res.Issued, res.Errors, res.STSCalls, res.Took.Round(time.Millisecond), res.errMsg)
 	return res
 }

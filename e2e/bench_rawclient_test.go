@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // The load generator's HTTP client for the measured rows. On these 2-core
 // machines every microsecond the load generator spends is taken from MinIO

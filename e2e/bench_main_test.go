@@ -1,7 +1,10 @@
-// Command stsbench measures stsgate side by side in one run: it starts MinIO
-// (the STS), an OpenID provider, the built Caddy (sts_token) and the real
-// Traefik (the plugin, interpreted by yaegi), then drives closed-loop load
-// through each and straight at MinIO, and writes a Markdown report.
+package e2e
+
+// BenchmarkGateways is make bench: stsgate measured side by side in one run.
+// It starts MinIO (the STS), an OpenID provider, the built Caddy (sts_token)
+// and the real Traefik (the plugin, interpreted by yaegi) with the harness
+// the end-to-end tests use, drives closed-loop load through each and
+// straight at MinIO, and writes a Markdown report into BENCHMARKS.md.
 //
 // Rows: direct AssumeRole and AssumeRoleWithWebIdentity with aws-sdk-go-v2
 // (the backend's limit); PUT /apis/sts/token through Caddy and Traefik in
@@ -12,10 +15,11 @@
 // simultaneous requests for one identity with the credential cache on and
 // off, counting the STS calls a proxy in front of MinIO sees.
 //
-//	stsbench [-duration 10s] [-c 16] [-soak 60s] [-burst 1000] [-out BENCHMARKS.md] [-pprof DIR]
+// It runs only with -stsbench; its own options follow the test flags:
+//
+//	e2e.test -test.run '^$' -test.bench '^BenchmarkGateways$' -test.benchtime 1x -stsbench -- [-duration 10s] [-c 16] [-soak 60s] [-burst 1000] [-out ../BENCHMARKS.md] [-pprof DIR]
 //
 // scripts/bench.sh (make bench) builds the binaries and runs it.
-package main
 
 import (
 	"context"
@@ -23,27 +27,24 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 )
 
-// options are stsbench's flags.
+var stsbench = flag.Bool("stsbench", false, "run BenchmarkGateways, the side-by-side load run of make bench; its options follow --")
+
+// options are the load run's own flags.
 type options struct {
 	duration    time.Duration
 	warmup      time.Duration
 	concurrency int
 	soak        time.Duration
 	burst       int
-	repo        string
-	caddyBin    string
-	traefikBin  string
-	minioBin    string
 	out         string
 	pprofDir    string
 	command     string
-	keep        bool
 	rows        map[string]bool
 	rounds      int
 	prewarm     time.Duration
@@ -62,15 +63,10 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.prewarm, "prewarm", 10*time.Second, "unmeasured load through every path before the first row")
 	fs.DurationVar(&o.soak, "soak", 60*time.Second, "length of each gateway's soak (0 skips it)")
 	fs.IntVar(&o.burst, "burst", 1000, "simultaneous requests of the cache row (0 skips it)")
-	fs.StringVar(&o.repo, "repo", "", "the stsgate repository (default: found from the working directory)")
-	fs.StringVar(&o.caddyBin, "caddy", os.Getenv("STSGATE_CADDY"), "Caddy with sts_token (default $STSGATE_CADDY or <repo>/bin/caddy)")
-	fs.StringVar(&o.traefikBin, "traefik", os.Getenv("STSGATE_TRAEFIK"), "Traefik (default $STSGATE_TRAEFIK or <repo>/.cache/bin/traefik)")
-	fs.StringVar(&o.minioBin, "minio", os.Getenv("STSGATE_MINIO"), "MinIO (default $STSGATE_MINIO or <repo>/.cache/bin/minio)")
-	fs.StringVar(&o.out, "out", "", "Markdown report to write (default <repo>/BENCHMARKS.md; - for none)")
+	fs.StringVar(&o.out, "out", "../BENCHMARKS.md", "Markdown report to write (- for none)")
 	fs.StringVar(&o.pprofDir, "pprof", "", "save the gateways' and the load generator's CPU profiles of every row (and the gateways' heap profiles after the soak) here")
-	fs.StringVar(&o.command, "command", "", "the command line to name in the report (default: stsbench's own)")
-	fs.BoolVar(&o.keep, "keep", false, "keep the working directory (configurations and logs)")
-	fs.StringVar(&o.minioData, "minio-data", defaultMinIOData(), "parent directory of MinIO's throwaway data directory; a tmpfs keeps other work's disk I/O out of the STS rows (empty: the working directory under $TMPDIR)")
+	fs.StringVar(&o.command, "command", "", "the command line to name in the report (default: the options given)")
+	fs.StringVar(&o.minioData, "minio-data", defaultMinIOData(), "parent directory of MinIO's throwaway data directory; a tmpfs keeps other work's disk I/O out of the STS rows (empty: the test's temporary directory)")
 	rows := fs.String("rows", "", "comma-separated row IDs to run, e.g. 1a,2a (default: all)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -87,52 +83,10 @@ func parseFlags(args []string) (options, error) {
 	if o.duration <= 0 || o.warmup < 0 || o.concurrency < 1 || o.rounds < 1 || o.soak < 0 || o.burst < 0 || o.prewarm < 0 {
 		return o, fmt.Errorf("-duration, -c and -rounds must be positive; -warmup, -prewarm, -soak and -burst not negative")
 	}
-	if o.repo == "" {
-		repo, err := findRepo()
-		if err != nil {
-			return o, err
-		}
-		o.repo = repo
-	}
-	defaults := map[*string]string{
-		&o.caddyBin:   "bin/caddy",
-		&o.traefikBin: ".cache/bin/traefik",
-		&o.minioBin:   ".cache/bin/minio",
-		&o.out:        "BENCHMARKS.md",
-	}
-	for p, rel := range defaults {
-		if *p == "" {
-			*p = filepath.Join(o.repo, rel)
-		}
-	}
-	for _, bin := range []string{o.caddyBin, o.traefikBin, o.minioBin} {
-		if st, err := os.Stat(bin); err != nil || st.Mode()&0o111 == 0 {
-			return o, fmt.Errorf("no executable at %s (make build traefik minio)", bin)
-		}
-	}
 	if o.command == "" {
 		o.command = strings.Join(append([]string{"stsbench"}, args...), " ")
 	}
 	return o, nil
-}
-
-// findRepo walks up from the working directory to the directory holding
-// .traefik.yml and go.mod (the repository root).
-func findRepo() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if fileExists(filepath.Join(dir, ".traefik.yml")) && fileExists(filepath.Join(dir, "go.mod")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no stsgate repository above the working directory; give -repo")
-		}
-		dir = parent
-	}
 }
 
 // defaultMinIOData is /dev/shm when it is a directory: MinIO writes every
@@ -145,29 +99,22 @@ func defaultMinIOData() string {
 	return ""
 }
 
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s stsbench: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 }
 
-func main() {
-	opts, err := parseFlags(os.Args[1:])
-	if err == flag.ErrHelp {
-		return
+func BenchmarkGateways(b *testing.B) {
+	if !*stsbench {
+		b.Skip("the side-by-side load run: make bench (scripts/bench.sh), or -stsbench")
 	}
+	opts, err := parseFlags(flag.Args())
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "stsbench:", err)
-		os.Exit(2)
+		b.Fatal(err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, opts); err != nil {
-		fmt.Fprintln(os.Stderr, "stsbench:", err)
-		stop()
-		os.Exit(1)
+	// The run times its own rows: once, whatever b.N.
+	if err := run(ctx, b, opts); err != nil {
+		b.Fatal(err)
 	}
 }

@@ -1,12 +1,12 @@
-package main
+package e2e
 
 // The STS clients behind the two gateways, priced alone: aws-sdk-go-v2
-// configured as the Caddy build and stsbench's direct rows configure it,
+// configured as the Caddy build and BenchmarkGateways' direct rows configure it,
 // and the core's standard-library client (SigV4, HTTP, XML) that Traefik
 // interprets, compiled here. Both call the conformance fake STS on loopback,
 // whose cost is the same in both.
 //
-//	go test -run '^$' -bench BenchmarkSTSClient ./cmd/stsbench/
+//	cd e2e && go test -run '^$' -bench BenchmarkSTSClient .
 
 import (
 	"context"
@@ -40,7 +40,7 @@ func BenchmarkSTSClient(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	std, err := core.NewSTSClient(core.STSConfig{Endpoint: fake.URL, Region: region, Timeout: 10 * time.Second, Retries: 2}, src)
+	std, err := core.NewSTSClient(core.STSConfig{Endpoint: fake.URL, Region: minioRegion, Timeout: 10 * time.Second, Retries: 2}, src)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // The two gateways under test, each one process serving every variant on
 // its own loopback port: the issuer in assume_role and in web_identity mode
@@ -7,16 +7,19 @@ package main
 // front of the counting proxy.
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/stsgate/stsgate/core"
+	"github.com/stsgate/stsgate/internal/conformance"
+	"github.com/stsgate/stsgate/internal/testproc"
 	"github.com/stsgate/stsgate/traefikplugin/plugintest"
 )
 
@@ -50,7 +53,7 @@ type gateway struct {
 	// baseline names the host's trivial answer (Caddy's respond, Traefik's
 	// ping@internal).
 	baseline string
-	proc     *process
+	proc     *benchProc
 	urls     map[string]string
 	// pprof is the base URL of the process's /debug/pprof/.
 	pprof string
@@ -61,7 +64,7 @@ func issuerConfig(variant string, idp, minioURL, counterURL string) core.Config 
 	c := core.DefaultConfig()
 	c.EndpointURL = minioURL
 	c.STS.Endpoint = minioURL
-	c.STS.Region = region
+	c.STS.Region = minioRegion
 	c.JWT.Issuer = idp
 	c.JWT.Audience = []string{audience}
 	switch variant {
@@ -75,26 +78,64 @@ func issuerConfig(variant string, idp, minioURL, counterURL string) core.Config 
 	case variantCacheOff:
 		c.STS.Endpoint = counterURL
 	}
-	c.RoleARN = roleARN
+	c.RoleARN = minioRoleARN
 	c.Credentials = core.CredentialsConfig{AccessKey: minioRootUser, SecretKey: minioRootPassword}
 	return c
 }
 
-// startCaddy runs bin/caddy with one site per variant and its admin API
-// (for /debug/pprof/) on loopback.
-func startCaddy(bin, dir string, configs map[string]core.Config) (*gateway, error) {
-	dir = filepath.Join(dir, "caddy")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+// benchProc is a gateway process the run measures; the harness stops it
+// when the benchmark ends.
+type benchProc struct {
+	cmd  *exec.Cmd
+	done <-chan struct{}
+	out  *testproc.Buffer
+}
+
+func startBenchProc(tb testing.TB, cmd *exec.Cmd) *benchProc {
+	out, done := testproc.Start(tb, cmd)
+	p := &benchProc{cmd: cmd, done: done, out: out}
+	tb.Cleanup(func() { testproc.Stop(cmd, done, 15*time.Second) })
+	return p
+}
+
+func (p *benchProc) pid() int { return p.cmd.Process.Pid }
+
+// exited reports whether the process has stopped.
+func (p *benchProc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
 	}
-	addrs, err := freeAddrs(len(variants) + 1)
-	if err != nil {
-		return nil, err
+}
+
+// tail is the last n lines of the process's output, for error messages.
+func (p *benchProc) tail(n int) string {
+	lines := strings.Split(strings.TrimRight(p.out.String(), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// loopbackAddrs is n loopback addresses, free a moment ago.
+func loopbackAddrs(tb testing.TB, n int) []string {
+	addrs := make([]string, n)
+	for i := range addrs {
+		addrs[i] = testproc.LoopbackAddr(tb)
 	}
+	return addrs
+}
+
+// startBenchCaddy runs the built Caddy with one site per variant and its
+// admin API (for /debug/pprof/) on loopback.
+func startBenchCaddy(tb testing.TB, configs map[string]core.Config) *gateway {
+	bin := testproc.Binary(tb, "STSGATE_CADDY", "../bin/caddy")
+	dir := tb.TempDir()
+	addrs := loopbackAddrs(tb, len(variants)+1)
 	admin := addrs[len(variants)]
 	g := &gateway{name: "Caddy", baseline: "respond", urls: map[string]string{}, pprof: "http://" + admin}
 	var b strings.Builder
 	fmt.Fprintf(&b, "{\n\tadmin %s\n\tauto_https off\n\tpersist_config off\n}\n", admin)
+	secrets := map[string]string{}
 	for i, v := range variants {
 		_, port, _ := strings.Cut(addrs[i], ":")
 		g.urls[v] = "http://" + addrs[i]
@@ -103,71 +144,39 @@ func startCaddy(bin, dir string, configs map[string]core.Config) (*gateway, erro
 			fmt.Fprintf(&b, "\theader %s Content-Type application/json\n", healthzPath)
 			fmt.Fprintf(&b, "\trespond %s `{\"Status\":\"ok\"}` 200\n", healthzPath)
 		} else {
-			writeSTSToken(&b, configs[v])
+			b.WriteString(conformance.CaddyDirective(v, configs[v], secrets))
 		}
 		b.WriteString("\trespond 404\n}\n")
 	}
 	caddyfile := filepath.Join(dir, "Caddyfile")
 	if err := os.WriteFile(caddyfile, []byte(b.String()), 0o600); err != nil {
-		return nil, err
+		tb.Fatal(err)
 	}
-	env := []string{
+	cmd := exec.Command(bin, "run", "--config", caddyfile, "--adapter", "caddyfile")
+	cmd.Dir = dir
+	cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
 		"XDG_DATA_HOME=" + filepath.Join(dir, "data"), "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
-		// Read by the {env.*} placeholders of writeSTSToken.
-		"STSBENCH_ACCESS_KEY=" + minioRootUser, "STSBENCH_SECRET_KEY=" + minioRootPassword,
+	}
+	// The gateway's keys, read by CaddyDirective's {env.*} placeholders.
+	for k, v := range secrets {
+		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	g.version = firstLine(commandOutput(bin, "version"))
-	p, err := startProcess("caddy", bin, dir, filepath.Join(dir, "caddy.log"),
-		[]string{"run", "--config", caddyfile, "--adapter", "caddyfile"}, env)
-	if err != nil {
-		return nil, err
-	}
-	g.proc = p
-	if err := waitServing(g, 60*time.Second); err != nil {
-		p.stop()
-		return nil, fmt.Errorf("%w\nCaddyfile:\n%s", err, b.String())
-	}
-	return g, nil
+	g.proc = startBenchProc(tb, cmd)
+	waitServing(tb, g, 60*time.Second)
+	return g
 }
 
-// writeSTSToken writes the sts_token directive for c, with the gateway's
-// keys as {env.*} placeholders.
-func writeSTSToken(b *strings.Builder, c core.Config) {
-	fmt.Fprintf(b, "\tsts_token %s {\n", c.Prefix)
-	fmt.Fprintf(b, "\t\tendpoint_url %s\n\t\tsts_endpoint %s\n\t\tregion %s\n\t\tmode %s\n", c.EndpointURL, c.STS.Endpoint, c.STS.Region, c.Mode)
-	if c.RoleARN != "" {
-		fmt.Fprintf(b, "\t\trole_arn %s\n", c.RoleARN)
-	}
-	if c.Credentials.AccessKey != "" {
-		b.WriteString("\t\taccess_key {env.STSBENCH_ACCESS_KEY}\n\t\tsecret_key {env.STSBENCH_SECRET_KEY}\n")
-	}
-	if c.Cache > 0 {
-		fmt.Fprintf(b, "\t\tcache %s\n", c.Cache)
-	}
-	fmt.Fprintf(b, "\t\tjwt {\n\t\t\tissuer %s\n\t\t\taudience %s\n\t\t}\n\t}\n", c.JWT.Issuer, strings.Join(c.JWT.Audience, " "))
-}
-
-// traefikPluginName is the plugin's name under experimental.localPlugins.
-const traefikPluginName = "stsgate"
-
-// pluginModule is the plugin's module path, its directory under
-// ./plugins-local/src.
-const pluginModule = "github.com/stsgate/stsgate"
-
-// startTraefik runs the real Traefik with the plugin as a local plugin: one
-// entry point per variant, each with one router (and so one middleware
-// instance), ping@internal routed on the healthz path of the baseline entry
-// point, and the API entry point with /debug/pprof/.
-func startTraefik(bin, repo, dir string, configs map[string]core.Config) (*gateway, error) {
-	dir = filepath.Join(dir, "traefik")
-	if err := copyPluginTree(repo, filepath.Join(dir, "plugins-local", "src", filepath.FromSlash(pluginModule))); err != nil {
-		return nil, err
-	}
-	addrs, err := freeAddrs(len(variants) + 1)
-	if err != nil {
-		return nil, err
-	}
+// startBenchTraefik runs the real Traefik with the plugin as a local
+// plugin: one entry point per variant, each with one router (and so one
+// middleware instance), ping@internal routed on the healthz path of the
+// baseline entry point, and the API entry point with /debug/pprof/.
+func startBenchTraefik(tb testing.TB, configs map[string]core.Config) *gateway {
+	bin := testproc.Binary(tb, "STSGATE_TRAEFIK", "../.cache/bin/traefik")
+	dir := tb.TempDir()
+	copyPluginTree(tb, filepath.Join(dir, "plugins-local", "src", filepath.FromSlash(pluginModule)))
+	addrs := loopbackAddrs(tb, len(variants)+1)
 	api := addrs[len(variants)]
 	g := &gateway{name: "Traefik", baseline: "ping@internal", urls: map[string]string{}, pprof: "http://" + api}
 	entryPoints := map[string]any{"traefik": map[string]any{"address": api}}
@@ -194,8 +203,9 @@ func startTraefik(bin, repo, dir string, configs map[string]core.Config) (*gatew
 			"middlewares": []any{mw},
 		}
 	}
-	dynamic := map[string]any{"http": map[string]any{"routers": routers, "middlewares": middlewares}}
-	static := map[string]any{
+	writeConfig(tb, filepath.Join(dir, "dynamic.yml"), map[string]any{"http": map[string]any{"routers": routers, "middlewares": middlewares}})
+	static := filepath.Join(dir, "traefik.yml")
+	writeConfig(tb, static, map[string]any{
 		"global":      map[string]any{"checkNewVersion": false, "sendAnonymousUsage": false},
 		"entryPoints": entryPoints,
 		"api":         map[string]any{"insecure": true, "dashboard": false, "debug": true},
@@ -206,36 +216,19 @@ func startTraefik(bin, repo, dir string, configs map[string]core.Config) (*gatew
 			"abortOnPluginFailure": true,
 			"localPlugins":         map[string]any{traefikPluginName: map[string]any{"moduleName": pluginModule}},
 		},
-	}
-	// JSON is YAML.
-	for name, doc := range map[string]any{"dynamic.yml": dynamic, "traefik.yml": static} {
-		data, err := json.MarshalIndent(doc, "", "  ")
-		if err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
-			return nil, err
-		}
-	}
+	})
 	g.version = "Traefik " + versionField(commandOutput(bin, "version"), "Version:")
-	// ./plugins-local is resolved from the working directory.
-	p, err := startProcess("traefik", bin, dir, filepath.Join(dir, "traefik.log"),
-		[]string{"--configFile=" + filepath.Join(dir, "traefik.yml")},
-		[]string{"HOME=" + dir, "PATH=/usr/local/bin:/usr/bin:/bin"})
-	if err != nil {
-		return nil, err
-	}
-	g.proc = p
-	if err := waitServing(g, 120*time.Second); err != nil {
-		p.stop()
-		return nil, err
-	}
-	return g, nil
+	cmd := exec.Command(bin, "--configFile="+static)
+	cmd.Dir = dir // ./plugins-local is resolved from the working directory
+	cmd.Env = []string{"HOME=" + dir, "PATH=/usr/local/bin:/usr/bin:/bin"}
+	g.proc = startBenchProc(tb, cmd)
+	waitServing(tb, g, 120*time.Second)
+	return g
 }
 
 // waitServing waits until every issuer variant refuses a healthz probe
 // without a token (the issuer is mounted) and the baseline answers 200.
-func waitServing(g *gateway, limit time.Duration) error {
+func waitServing(tb testing.TB, g *gateway, limit time.Duration) {
 	client := &http.Client{Timeout: 2 * time.Second}
 	defer client.CloseIdleConnections()
 	status := func(url string) int {
@@ -247,7 +240,7 @@ func waitServing(g *gateway, limit time.Duration) error {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		return resp.StatusCode
 	}
-	return g.proc.waitUntil(limit, func() bool {
+	testproc.WaitReady(tb, g.name, limit, g.proc.done, g.proc.out, func() bool {
 		if status(g.urls[variantBaseline]+healthzPath) != http.StatusOK {
 			return false
 		}
@@ -258,52 +251,4 @@ func waitServing(g *gateway, limit time.Duration) error {
 		}
 		return true
 	})
-}
-
-// copyPluginTree copies what Traefik loads of the plugin (the manifest,
-// go.mod, go.sum, core/ and traefikplugin/ without tests, vendor/) from the
-// repository to dst, as e2e/yaegi_core_test.go does for the tests.
-func copyPluginTree(repo, dst string) error {
-	for _, f := range []string{".traefik.yml", "go.mod", "go.sum"} {
-		if err := copyFile(filepath.Join(repo, f), filepath.Join(dst, f)); err != nil {
-			return err
-		}
-	}
-	for _, pkg := range []string{"core", "traefikplugin"} {
-		entries, err := os.ReadDir(filepath.Join(repo, pkg))
-		if err != nil {
-			return err
-		}
-		for _, e := range entries {
-			name := e.Name()
-			if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
-				continue
-			}
-			if err := copyFile(filepath.Join(repo, pkg, name), filepath.Join(dst, pkg, name)); err != nil {
-				return err
-			}
-		}
-	}
-	vendor := filepath.Join(repo, "vendor")
-	return filepath.Walk(vendor, func(path string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return err
-		}
-		rel, err := filepath.Rel(vendor, path)
-		if err != nil {
-			return err
-		}
-		return copyFile(path, filepath.Join(dst, "vendor", rel))
-	})
-}
-
-func copyFile(src, dst string) error {
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(dst, data, 0o644)
 }

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // CPU placement for the pinned token rows: MinIO alone on the first half of
 // the CPUs, the load generator and the gateways on the other half, so that

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // The direct baseline: aws-sdk-go-v2's STS client calling MinIO, the way a
 // client holding keys would, and the way the Caddy build calls it.
@@ -35,7 +35,7 @@ func newDirectSTS(endpoint string, conns int) *directSTS {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	client := sts.New(sts.Options{
-		Region:       region,
+		Region:       minioRegion,
 		BaseEndpoint: aws.String(endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider(minioRootUser, minioRootPassword, ""),
 		HTTPClient:   httpClient,
@@ -53,7 +53,7 @@ var errNoCredentials = errors.New("the STS answered without credentials")
 // assumeRole is one AssumeRole for an hour.
 func (d *directSTS) assumeRole(ctx context.Context, session string) error {
 	out, err := d.client.AssumeRole(ctx, &sts.AssumeRoleInput{
-		RoleArn:         aws.String(roleARN),
+		RoleArn:         aws.String(minioRoleARN),
 		RoleSessionName: aws.String(session),
 		DurationSeconds: aws.Int32(3600),
 	})

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // The closed-loop load generator: c workers, each sending its next request
 // as soon as the previous one is answered, for a warm-up and then a fixed
