@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -148,20 +147,12 @@ func startBenchCaddy(tb testing.TB, configs map[string]core.Config) *gateway {
 		}
 		b.WriteString("\trespond 404\n}\n")
 	}
-	caddyfile := filepath.Join(dir, "Caddyfile")
-	if err := os.WriteFile(caddyfile, []byte(b.String()), 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	cmd := exec.Command(bin, "run", "--config", caddyfile, "--adapter", "caddyfile")
-	cmd.Dir = dir
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
-		"XDG_DATA_HOME=" + filepath.Join(dir, "data"), "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
-	}
 	// The gateway's keys, read by CaddyDirective's {env.*} placeholders.
+	var env []string
 	for k, v := range secrets {
-		cmd.Env = append(cmd.Env, k+"="+v)
+		env = append(env, k+"="+v)
 	}
+	cmd := caddyCommand(tb, bin, dir, b.String(), env)
 	g.version = firstLine(commandOutput(bin, "version"))
 	g.proc = startBenchProc(tb, cmd)
 	waitServing(tb, g, 60*time.Second)

@@ -52,7 +52,6 @@ func startCaddy(t *testing.T, cfg core.Config, extraEnv []string, tt *testTLS) s
 	dir := t.TempDir()
 	addr := testproc.LoopbackAddr(t)
 	_, port, _ := strings.Cut(addr, ":")
-	caddyfile := filepath.Join(dir, "Caddyfile")
 	site := caddyfileFor(cfg, port)
 	base, client := "http://"+addr, &http.Client{Timeout: 2 * time.Second}
 	if tt != nil {
@@ -60,24 +59,9 @@ func startCaddy(t *testing.T, cfg core.Config, extraEnv []string, tt *testTLS) s
 			"https://:"+port+" {\n\tbind 127.0.0.1\n\ttls "+caddyQuote(tt.CertFile)+" "+caddyQuote(tt.KeyFile)+"\n", 1)
 		base, client = "https://"+addr, tt.client()
 	}
-	if err := os.WriteFile(caddyfile, []byte(site), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "run", "--config", caddyfile, "--adapter", "caddyfile")
-	cmd.Dir = dir
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
-		"XDG_DATA_HOME=" + filepath.Join(dir, "data"), "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
-	}
-	cmd.Env = append(cmd.Env, extraEnv...)
-	out := &testproc.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
+	cmd := caddyCommand(t, bin, dir, site, extraEnv)
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", bin, err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
+	out, done := testproc.Start(t, cmd)
 	t.Cleanup(func() {
 		testproc.Stop(cmd, done, 10*time.Second)
 		if t.Failed() {
@@ -86,27 +70,35 @@ func startCaddy(t *testing.T, cfg core.Config, extraEnv []string, tt *testTLS) s
 	})
 
 	defer client.CloseIdleConnections()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		select {
-		case <-done:
-			t.Fatalf("caddy exited: %v\n%s", cmd.ProcessState, out.String())
-		default:
+	testproc.WaitReady(t, "caddy", 30*time.Second, done, out, func() bool {
+		resp, err := client.Get(base + "/__stsgate_ready")
+		if err != nil {
+			return false
 		}
-		if resp, err := client.Get(base + "/__stsgate_ready"); err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == conformance.NextStatus && string(body) == conformance.NextBody {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("caddy did not serve within 30s\n%s", out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode == conformance.NextStatus && string(body) == conformance.NextBody
+	})
 	t.Logf("caddy serves after %s", time.Since(start).Round(time.Millisecond))
 	return base
+}
+
+// caddyCommand writes caddyfile into dir and returns the command that runs
+// Caddy with it, with HOME and Caddy's storage inside dir and extraEnv
+// (NAME=value) added.
+func caddyCommand(t testing.TB, bin, dir, caddyfile string, extraEnv []string) *exec.Cmd {
+	t.Helper()
+	path := filepath.Join(dir, "Caddyfile")
+	if err := os.WriteFile(path, []byte(caddyfile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "run", "--config", path, "--adapter", "caddyfile")
+	cmd.Dir = dir
+	cmd.Env = append([]string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
+		"XDG_DATA_HOME=" + filepath.Join(dir, "data"), "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
+	}, extraEnv...)
+	return cmd
 }
 
 // caddyfileFor writes cfg as a Caddyfile site on 127.0.0.1:port: the

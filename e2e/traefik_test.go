@@ -47,7 +47,7 @@ type traefikServer struct {
 	// client reaches URL (trusting the test CA when it is https).
 	client *http.Client
 	cmd    *exec.Cmd
-	done   chan struct{}
+	done   <-chan struct{}
 	out    *testproc.Buffer
 }
 
@@ -129,8 +129,6 @@ func startTraefikWith(t *testing.T, dynamic map[string]any, tt *testTLS) *traefi
 
 	s := &traefikServer{
 		dynamic: filepath.Join(dir, "dynamic.yml"),
-		done:    make(chan struct{}),
-		out:     &testproc.Buffer{},
 		client:  &http.Client{Timeout: 2 * time.Second},
 	}
 	web, api := testproc.LoopbackAddr(t), testproc.LoopbackAddr(t)
@@ -169,15 +167,7 @@ func startTraefikWith(t *testing.T, dynamic map[string]any, tt *testTLS) *traefi
 	s.cmd = exec.Command(bin, "--configFile="+staticPath)
 	s.cmd.Dir = dir // ./plugins-local is resolved from the working directory
 	s.cmd.Env = []string{"HOME=" + dir, "PATH=/usr/local/bin:/usr/bin:/bin"}
-	s.cmd.Stdout = s.out
-	s.cmd.Stderr = s.out
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", bin, err)
-	}
-	go func() {
-		_ = s.cmd.Wait()
-		close(s.done)
-	}()
+	s.out, s.done = testproc.Start(t, s.cmd)
 	t.Cleanup(func() {
 		s.stop()
 		if t.Failed() {
