@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"io"
 	"math"
 	"strings"
 	"time"
@@ -218,9 +220,20 @@ func numericDate(c Claims, name string) (t time.Time, ok, valid bool) {
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return time.Time{}, false, false
 	}
+	// Clamped, so that a far-future nbf or iat (1e19 seconds) stays in the
+	// future instead of overflowing int64 into the distant past.
+	if f > maxNumericDate {
+		f = maxNumericDate
+	} else if f < -maxNumericDate {
+		f = -maxNumericDate
+	}
 	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(frac*1e9)), true, true
 }
+
+// maxNumericDate is 2^53 seconds (285 million years): exact in a float64 and
+// far inside time.Time's range.
+const maxNumericDate = 1 << 53
 
 func audienceMatches(aud any, want []string) bool {
 	var have []string
@@ -251,8 +264,19 @@ func decodeSegment(seg string, into any) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	return dec.Decode(into)
+	if err := dec.Decode(into); err != nil {
+		return err
+	}
+	// A segment is exactly one JSON value: bytes after it (a second object
+	// that another parser, such as the STS's, might read instead) are
+	// refused, not ignored.
+	if _, err := dec.Token(); err != io.EOF {
+		return errTrailingJSON
+	}
+	return nil
 }
+
+var errTrailingJSON = errors.New("data after the JSON value")
 
 func invalidToken(detail string) *Error {
 	return &Error{Kind: KindInvalidToken, Detail: detail}
