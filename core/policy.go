@@ -9,7 +9,7 @@ import (
 )
 
 // Session policies may name the caller with ${claim:NAME} placeholders
-// (NAME as in Claims.Lookup). The ${claim:…} spelling leaves IAM's own policy
+// (NAME a claim path, claims.go). The ${claim:…} spelling leaves IAM's own policy
 // variables such as ${aws:username} or ${jwt:sub} untouched for the STS.
 const (
 	placeholderOpen  = "${claim:"
@@ -39,6 +39,9 @@ func parsePolicyTemplate(src string) (*policyTemplate, error) {
 		name := rest[i+len(placeholderOpen) : i+j]
 		if name == "" {
 			return nil, fmt.Errorf("empty %s} placeholder", placeholderOpen)
+		}
+		if err := checkClaimPath(name); err != nil {
+			return nil, fmt.Errorf("placeholder %s%s}: %v", placeholderOpen, name, err)
 		}
 		t.literals = append(t.literals, rest[:i])
 		t.claims = append(t.claims, name)

@@ -17,7 +17,7 @@ func sessionName(claims Claims, names []string) string {
 	// The first claim already a valid name, the usual case, without the
 	// loop's calls (each allocates its whole frame under yaegi).
 	if len(names) > 0 {
-		if v, ok := claims[names[0]].(string); ok && len(v) >= minSessionName && len(v) <= maxSessionName &&
+		if v, ok := claims[names[0]].(string); ok && strings.IndexAny(names[0], "./") < 0 && len(v) >= minSessionName && len(v) <= maxSessionName &&
 			strings.Trim(v, sessionNameBytes) == "" {
 			return v
 		}
