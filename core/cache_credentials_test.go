@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -13,7 +14,7 @@ import (
 func TestCredentialCache(t *testing.T) {
 	clock := newFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	answer := Credentials{AccessKeyID: "A", SecretAccessKey: "S", SessionToken: "T", Expiration: clock.Now().Add(time.Hour)}
-	c := newCredentialCache(15*time.Minute, clock.Now)
+	c := newCredentialCache(15*time.Minute, DefaultCacheMaxEntries, clock.Now)
 	calls := 0
 	fails := errors.New("sts down")
 	failing := func(context.Context) (Credentials, error) { calls++; return Credentials{}, fails }
@@ -62,5 +63,52 @@ func TestCredentialCache(t *testing.T) {
 	}
 	if got, shared, _ := c.get(context.Background(), "k", working); !shared || got != answer {
 		t.Fatalf("after the slow call: %v shared=%v; want its answer from the cache", got, shared)
+	}
+}
+
+// TestCredentialCacheBound: however many identities arrive within a
+// credential's lifetime, the cache holds at most max of them, dropping the
+// least recently used.
+func TestCredentialCacheBound(t *testing.T) {
+	clock := newFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	answer := Credentials{AccessKeyID: "A", SecretAccessKey: "S", Expiration: clock.Now().Add(time.Hour)}
+	c := newCredentialCache(15*time.Minute, 3, clock.Now)
+	calls := 0
+	fetch := func(context.Context) (Credentials, error) { calls++; return answer, nil }
+	get := func(key string) bool {
+		_, cached, err := c.get(context.Background(), key, fetch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cached
+	}
+	for _, k := range []string{"a", "b", "c"} {
+		get(k)
+	}
+	get("a") // a is now the most recently used; b the least
+	get("d") // past the bound: b goes
+	if len(c.entries) != 3 {
+		t.Fatalf("%d entries; want the bound, 3", len(c.entries))
+	}
+	for key, want := range map[string]bool{"a": true, "c": true, "d": true} {
+		if got := get(key); got != want {
+			t.Errorf("%s served from the cache: %v, want %v", key, got, want)
+		}
+	}
+	if get("b") {
+		t.Error("b, the least recently used, was kept")
+	}
+	for i := 0; i < 10000; i++ {
+		get(fmt.Sprint("id-", i))
+	}
+	if n := len(c.entries); n != 3 {
+		t.Fatalf("after 10,000 identities: %d entries, want 3", n)
+	}
+	n := 0
+	for e := c.newest; e != nil; e = e.older {
+		n++
+	}
+	if n != 3 || c.oldest.newer == nil || c.newest.older == nil {
+		t.Fatalf("the use list holds %d entries; want 3, linked both ways", n)
 	}
 }
