@@ -143,9 +143,14 @@ type Handler struct {
 
 	// Cache, when positive, shares STS answers per identity: a cached
 	// credential is handed out again while it still has at least this much
-	// lifetime left. Must be shorter than Duration. Default: 0 (every
-	// request calls the STS).
+	// lifetime left. At least 15m (SDKs refresh credentials with less left)
+	// and shorter than Duration. Default: 0 (every request calls the STS).
 	Cache caddy.Duration `json:"cache,omitempty"`
+
+	// CacheMaxEntries is the most identities the cache holds; past it the
+	// least recently used one goes, so memory stays flat however many
+	// identities arrive. Default: 4096.
+	CacheMaxEntries int `json:"cache_max_entries,omitempty"`
 
 	// JWT says how bearer tokens are validated. Required: at least an
 	// issuer (OIDC discovery), a jwks_url, a jwks_file or an hmac_secret.
@@ -224,6 +229,12 @@ type JWTConfig struct {
 
 	// MaxTokenBytes refuses longer bearer tokens with 401. Default: 16384.
 	MaxTokenBytes int `json:"max_token_bytes,omitempty"`
+
+	// KeyMaxAge is how long fetched keys are trusted: past it, the next
+	// request fetches them again (one fetch for all callers), so a key the
+	// IdP removed is refused from then on. A failed fetch keeps the old
+	// keys and says so in the log. Default: 10m.
+	KeyMaxAge caddy.Duration `json:"key_max_age,omitempty"`
 }
 
 // CaddyModule returns the Caddy module information.
@@ -295,7 +306,7 @@ func (h *Handler) Cleanup() error {
 		_, _ = stsClients.Delete(h.stsKey)
 		h.stsKey = ""
 	} else if h.sts != nil {
-		h.sts.CloseIdleConnections()
+		h.sts.Retire()
 	}
 	return nil
 }
@@ -310,9 +321,10 @@ var stsClients = caddy.NewUsagePool()
 // pooledSTSClient is an STS client in stsClients.
 type pooledSTSClient struct{ *core.STSClient }
 
-// Destruct closes the client's idle connections.
+// Destruct retires the client: its idle connections close now, and those
+// of calls still under way when they end.
 func (p pooledSTSClient) Destruct() error {
-	p.CloseIdleConnections()
+	p.Retire()
 	return nil
 }
 

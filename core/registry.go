@@ -30,6 +30,25 @@ func newRegistry(max int) *registry {
 	return &registry{max: max, items: make(map[string]*sharedEntry)}
 }
 
+// remove forgets what is registered under key and returns it (nil if
+// nothing is).
+func (r *registry) remove(key string) *sharedEntry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v, ok := r.items[key]
+	if !ok {
+		return nil
+	}
+	delete(r.items, key)
+	for i, k := range r.order {
+		if k == key {
+			r.order = append(r.order[:i], r.order[i+1:]...)
+			break
+		}
+	}
+	return v
+}
+
 // get returns what is registered under key, building and registering it
 // first when nothing is. A build error is returned and nothing registered.
 func (r *registry) get(key string, build func() (*sharedEntry, error)) (*sharedEntry, error) {

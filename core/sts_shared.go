@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // sharedSTSClients are the STS clients hosts share by settings
@@ -14,11 +15,23 @@ import (
 // instance open until they time out.
 var sharedSTSClients = newRegistry(64)
 
+// stsOwners tracks which STS client each owner (a host's name for one
+// configured middleware) uses now, so that the client a reload replaced is
+// retired once no owner uses it.
+var stsOwners = struct {
+	sync.Mutex
+	key   map[string]string // owner -> client key
+	users map[string]int    // client key -> owners
+}{key: map[string]string{}, users: map[string]int{}}
+
 // SharedSTSClient returns the STS client for cfg (a validated config),
 // shared with every other caller with the same STS settings and gateway
 // keys, building it on first use; assume_role signs with cfg's own keys.
-// Errors are *ConfigError.
-func SharedSTSClient(cfg Config) (*STSClient, error) {
+// owner names the caller's middleware (Traefik's name for it): when an
+// owner's settings change on a reload, the client it used before is
+// retired (STSClient.Retire) unless another owner still uses it. Errors
+// are *ConfigError.
+func SharedSTSClient(cfg Config, owner string) (*STSClient, error) {
 	creds, err := signingCredentials(cfg)
 	if err != nil {
 		return nil, err
@@ -37,6 +50,22 @@ func SharedSTSClient(cfg Config) (*STSClient, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	stsOwners.Lock()
+	defer stsOwners.Unlock()
+	old, had := stsOwners.key[owner]
+	if had && old == key {
+		return e.sts, nil
+	}
+	stsOwners.key[owner] = key
+	stsOwners.users[key]++
+	if had {
+		if stsOwners.users[old]--; stsOwners.users[old] <= 0 {
+			delete(stsOwners.users, old)
+			if gone := sharedSTSClients.remove(old); gone != nil && gone.sts != nil {
+				gone.sts.Retire()
+			}
+		}
 	}
 	return e.sts, nil
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,6 +37,9 @@ type STSClient struct {
 	staticKeys *AccessKeys
 	fileKeys   *fileCredentials
 	client     *http.Client
+	// retired is set (atomically) by Retire: the client's connections are
+	// closed once idle instead of kept for reuse.
+	retired int32
 	// signing holds the endpoint's parts of every canonical request.
 	signing *sigV4Endpoint
 
@@ -144,9 +148,13 @@ func newSTSHTTPClient(cfg STSConfig) (*http.Client, error) {
 	}, nil
 }
 
-// CloseIdleConnections closes the connections the client keeps for reuse;
-// a host calls it when it lets the client go.
-func (c *STSClient) CloseIdleConnections() {
+// Retire closes the client's idle connections, and from now on closes each
+// connection as soon as its call ends instead of keeping it for reuse: a
+// host calls it when a reload replaced the client, so that the calls still
+// under way do not leave connections open until the idle timeout (90 s).
+// A retired client still works.
+func (c *STSClient) Retire() {
+	atomic.StoreInt32(&c.retired, 1)
 	c.client.CloseIdleConnections()
 }
 
@@ -242,6 +250,9 @@ func stsCall(c *STSClient, parent context.Context, form string, signed bool, red
 		creds, err = c.retry(parent, ctx, body, keys, redact, retry, transport, err)
 	}
 	cancel()
+	if atomic.LoadInt32(&c.retired) != 0 {
+		c.client.CloseIdleConnections()
+	}
 	return creds, err
 }
 

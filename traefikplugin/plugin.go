@@ -27,7 +27,7 @@ func New(ctx context.Context, next http.Handler, config *Config, name string) (h
 	if err := cfg.Validate(); err != nil {
 		return nil, hostError(err)
 	}
-	sts, err := core.SharedSTSClient(cfg)
+	sts, err := core.SharedSTSClient(cfg, name)
 	if err != nil {
 		return nil, hostError(err)
 	}

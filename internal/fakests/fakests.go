@@ -73,6 +73,7 @@ type STS struct {
 
 	mu    sync.Mutex
 	calls []Call
+	conns int // open client connections
 	stop  chan struct{}
 }
 
@@ -86,6 +87,16 @@ func Start(answer Answer) (*STS, error) {
 	}
 	f.server = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
 	f.server.Listener = ln
+	f.server.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		switch state {
+		case http.StateNew:
+			f.conns++
+		case http.StateClosed, http.StateHijacked:
+			f.conns--
+		}
+	}
 	f.server.Start()
 	f.URL = f.server.URL
 	return f, nil
@@ -95,6 +106,13 @@ func Start(answer Answer) (*STS, error) {
 func (f *STS) Close() {
 	close(f.stop)
 	f.server.Close()
+}
+
+// OpenConns is how many client connections are open now.
+func (f *STS) OpenConns() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.conns
 }
 
 // Calls returns what the fake was asked, in order.
