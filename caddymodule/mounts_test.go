@@ -166,7 +166,8 @@ func fullConfigs() []core.Config {
 	a.Policy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::${claim:sub}/*"}]}`
 	a.PublicHealthz = true
 	a.ContainerCredentials = true
-	a.Cache = 10 * time.Minute
+	a.Cache = 20 * time.Minute
+	a.CacheMaxEntries = 100
 	a.STS = core.STSConfig{
 		Endpoint: "https://rgw.test:8443", Region: "eu-west-1", CAFile: "/etc/ssl/rgw.pem",
 		InsecureSkipVerify: true, Timeout: 5 * time.Second, Retries: 4,
@@ -177,6 +178,7 @@ func fullConfigs() []core.Config {
 		JWKSURL: "https://idp.test/jwks", CAFile: "/etc/ssl/idp.pem", InsecureSkipVerify: true,
 		Algorithms: []string{"RS256", "HS256"}, Leeway: 0, HMACSecret: "hmac-secret-0123456789-0123456789-0123456789",
 		RefreshCooldown: 2 * time.Minute, FetchTimeout: 3 * time.Second, MaxTokenBytes: 4096,
+		KeyMaxAge: 5 * time.Minute,
 	}
 
 	b := core.DefaultConfig()

@@ -29,7 +29,12 @@ const (
 	DefaultRefreshCooldown = time.Minute
 	DefaultFetchTimeout    = 10 * time.Second
 	DefaultMaxTokenBytes   = 16 << 10
-	minHMACSecret          = 32
+	DefaultCacheMaxEntries = 4096
+	// MinCacheWindow is the least a cached credential is served with:
+	// boto3 refreshes credentials with less than 15 minutes left, so a
+	// shorter window would make every SDK call fetch them again.
+	MinCacheWindow = 15 * time.Minute
+	minHMACSecret  = 32
 )
 
 // DefaultSTSEndpoint is AWS STS's regional endpoint for region.
@@ -71,6 +76,8 @@ type Config struct {
 	ContainerCredentials bool          `json:"container_credentials,omitempty"`
 	// Cache, when positive, turns on the credential cache (cache_credentials.go).
 	Cache time.Duration `json:"cache,omitempty"`
+	// CacheMaxEntries bounds the credential cache (least recently used out).
+	CacheMaxEntries int `json:"cache_max_entries,omitempty"`
 
 	STS         STSConfig         `json:"sts"`
 	Credentials CredentialsConfig `json:"credentials"`
@@ -121,6 +128,7 @@ type JWTConfig struct {
 	RefreshCooldown    time.Duration `json:"refresh_cooldown,omitempty"`
 	FetchTimeout       time.Duration `json:"fetch_timeout,omitempty"`
 	MaxTokenBytes      int           `json:"max_token_bytes,omitempty"`
+	KeyMaxAge          time.Duration `json:"key_max_age,omitempty"`
 }
 
 // DefaultConfig returns a Config with every default filled in. Hosts start
@@ -131,6 +139,7 @@ func DefaultConfig() Config {
 		Mode:              ModeAssumeRole,
 		Duration:          DefaultDuration,
 		SessionNameClaims: append([]string(nil), DefaultSessionNameClaims...),
+		CacheMaxEntries:   DefaultCacheMaxEntries,
 		STS: STSConfig{
 			Region:  DefaultRegion,
 			Timeout: DefaultSTSTimeout,
@@ -141,6 +150,7 @@ func DefaultConfig() Config {
 			RefreshCooldown: DefaultRefreshCooldown,
 			FetchTimeout:    DefaultFetchTimeout,
 			MaxTokenBytes:   DefaultMaxTokenBytes,
+			KeyMaxAge:       DefaultKeyMaxAge,
 		},
 	}
 }
@@ -178,6 +188,12 @@ func (c Config) normalized() Config {
 	}
 	if c.JWT.MaxTokenBytes == 0 {
 		c.JWT.MaxTokenBytes = DefaultMaxTokenBytes
+	}
+	if c.JWT.KeyMaxAge == 0 {
+		c.JWT.KeyMaxAge = DefaultKeyMaxAge
+	}
+	if c.CacheMaxEntries == 0 {
+		c.CacheMaxEntries = DefaultCacheMaxEntries
 	}
 	if len(c.JWT.Algorithms) == 0 {
 		c.JWT.Algorithms = append([]string(nil), DefaultAlgorithms...)
@@ -221,6 +237,14 @@ func (c Config) Validate() error {
 		if r.Claim == "" || r.Value == "" || r.RoleARN == "" {
 			return configError("role", fmt.Sprintf("rule %d needs a claim, a value and a role ARN", i+1))
 		}
+		if err := checkClaimPath(r.Claim); err != nil {
+			return configError("role", fmt.Sprintf("rule %d: %v", i+1, err))
+		}
+	}
+	for _, name := range c.SessionNameClaims {
+		if err := checkClaimPath(name); err != nil {
+			return configError("session_name_claim", err.Error())
+		}
 	}
 	if c.Duration < MinDuration || c.Duration > MaxDuration {
 		return configError("duration", fmt.Sprintf("must be between %s and %s, not %s", MinDuration, MaxDuration, c.Duration))
@@ -236,10 +260,14 @@ func (c Config) Validate() error {
 	if c.Cache < 0 {
 		return configError("cache", fmt.Sprintf("must not be negative, not %s", c.Cache))
 	}
-	if c.Cache >= c.Duration {
-		if c.Cache > 0 {
-			return configError("cache", fmt.Sprintf("must be shorter than duration (%s)", c.Duration))
-		}
+	if c.Cache > 0 && c.Cache < MinCacheWindow {
+		return configError("cache", fmt.Sprintf("must be at least %s, not %s: SDKs such as boto3 refresh credentials with less than 15 minutes left, so shorter-lived ones would be fetched again on every call", "15m", c.Cache))
+	}
+	if c.Cache > 0 && c.Cache >= c.Duration {
+		return configError("cache", fmt.Sprintf("must be shorter than duration (%s)", c.Duration))
+	}
+	if c.CacheMaxEntries < 0 {
+		return configError("cache_max_entries", fmt.Sprintf("must not be negative, not %d", c.CacheMaxEntries))
 	}
 	if err := checkKeyURL(c.STS.Endpoint); err != nil {
 		return configError("sts_endpoint", err.Error())
@@ -317,6 +345,9 @@ func (j JWTConfig) validate() error {
 	}
 	if j.FetchTimeout < 0 {
 		return configError("jwt.fetch_timeout", fmt.Sprintf("must not be negative, not %s", j.FetchTimeout))
+	}
+	if j.KeyMaxAge < 0 {
+		return configError("jwt.key_max_age", fmt.Sprintf("must not be negative, not %s", j.KeyMaxAge))
 	}
 	if j.MaxTokenBytes < 0 {
 		return configError("jwt.max_token_bytes", fmt.Sprintf("must not be negative, not %d", j.MaxTokenBytes))

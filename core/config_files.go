@@ -72,6 +72,12 @@ func (c Config) Warnings() []*ConfigError {
 			w = append(w, &ConfigError{Option: f.option, Reason: f.path + " is empty: every token request is refused with 503 until it holds the key"})
 		}
 	}
+	if c.STS.InsecureSkipVerify {
+		w = append(w, &ConfigError{Option: "insecure_skip_verify", Reason: "TLS certificates of the STS are not verified: whoever can intercept its address sees the gateway's signed calls and can answer them; for test setups only"})
+	}
+	if c.JWT.InsecureSkipVerify {
+		w = append(w, &ConfigError{Option: "jwt.insecure_skip_verify", Reason: "TLS certificates of the key URLs are not verified: whoever can intercept them can mint tokens this gateway accepts; for test setups only"})
+	}
 	if len(c.JWT.Audience) == 0 {
 		w = append(w, &ConfigError{Option: "jwt.audience", Reason: "not set: every token the issuer signs, for any of its clients, is accepted; set it to this gateway's client ID"})
 	}

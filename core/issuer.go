@@ -77,7 +77,7 @@ func New(cfg Config, opts Options) (*Issuer, error) {
 	keys := opts.Keys
 	if keys == nil {
 		var err error
-		if keys, err = NewKeySet(cfg.JWT); err != nil {
+		if keys, err = NewKeySet(cfg.JWT, opts.Logger); err != nil {
 			return nil, err
 		}
 	}
@@ -103,7 +103,7 @@ func New(cfg Config, opts Options) (*Issuer, error) {
 		now:         opts.Now,
 	}
 	if cfg.Cache > 0 {
-		i.cache = newCredentialCache(cfg.Cache, opts.Now)
+		i.cache = newCredentialCache(cfg.Cache, cfg.CacheMaxEntries, opts.Now)
 	}
 	if cfg.ContainerCredentials {
 		i.credentialsPath = cfg.Prefix + "/" + routeCredentials

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -50,19 +51,21 @@ type StatsKeySet interface {
 // Nothing is fetched or read here except ca_file. Remote, discovery and file
 // sources are shared process-wide by their settings, so the many instances a
 // host builds (Traefik: one per router, again on every reload) fetch once.
-func NewKeySet(cfg JWTConfig) (KeySet, error) {
+func NewKeySet(cfg JWTConfig, log *slog.Logger) (KeySet, error) {
 	if cfg.JWKSURL != "" && cfg.JWKSFile != "" {
 		return nil, &ConfigError{Option: "jwt.jwks_url", Reason: "give jwks_url or jwks_file, not both"}
 	}
 	opts := RemoteOptions{
 		RefreshCooldown: cfg.RefreshCooldown,
 		FetchTimeout:    cfg.FetchTimeout,
+		MaxAge:          cfg.KeyMaxAge,
+		Logger:          log,
 	}.withDefaults()
 	tlsCfg, err := newKeyTLS(cfg)
 	if err != nil {
 		return nil, err
 	}
-	remoteKey := tlsCfg.key + "\x00" + opts.RefreshCooldown.String() + "\x00" + opts.FetchTimeout.String()
+	remoteKey := tlsCfg.key + "\x00" + opts.RefreshCooldown.String() + "\x00" + opts.FetchTimeout.String() + "\x00" + opts.MaxAge.String()
 
 	var asym StatsKeySet
 	switch {

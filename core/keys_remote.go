@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,8 +16,9 @@ import (
 const (
 	// DefaultKeyMaxAge is how long fetched keys are trusted before the next
 	// request refetches them (cool-down permitting; old keys are kept when
-	// that fetch fails).
-	DefaultKeyMaxAge = 24 * time.Hour
+	// that fetch fails), so that a key removed at the IdP stops being
+	// trusted soon after.
+	DefaultKeyMaxAge = 10 * time.Minute
 	// maxKeyDocumentBytes caps a JWKS or discovery document.
 	maxKeyDocumentBytes = 1 << 20
 )
@@ -35,8 +37,11 @@ type RemoteOptions struct {
 	// FetchTimeout bounds one fetch. Default: 10s.
 	FetchTimeout time.Duration
 	// MaxAge is how long fetched keys are used before a request refetches
-	// them. Default: 24h.
+	// them. Default: 10m.
 	MaxAge time.Duration
+	// Logger is told when a refetch fails and the old keys are kept.
+	// Default: discard.
+	Logger *slog.Logger
 }
 
 func (o RemoteOptions) withDefaults() RemoteOptions {
@@ -51,6 +56,9 @@ func (o RemoteOptions) withDefaults() RemoteOptions {
 	}
 	if o.MaxAge <= 0 {
 		o.MaxAge = DefaultKeyMaxAge
+	}
+	if o.Logger == nil {
+		o.Logger = discardLogger()
 	}
 	return o
 }
@@ -120,7 +128,7 @@ func (s *RemoteKeySet) Keys(ctx context.Context, kid, alg string) ([]any, error)
 			return nil, keysUnavailable(s.refresh.lastErr, s.display)
 		}
 		var err error
-		ran, err = s.refresh.fetchOrWait(ctx, now, s.fetchFunc())
+		ran, err = s.refresh.fetchOrWait(ctx, now, s.fetchFunc(s.have, s.fetchedAt))
 		if err != nil {
 			return nil, keysWaitEnded(ctx, s.display)
 		}
@@ -134,11 +142,19 @@ func (s *RemoteKeySet) Keys(ctx context.Context, kid, alg string) ([]any, error)
 	}
 }
 
-// fetchFunc is the refresher's fetch: the keys, stored on success.
-func (s *RemoteKeySet) fetchFunc() func(ctx context.Context) (func(), error) {
+// fetchFunc is the refresher's fetch: the keys, stored on success. A
+// failed refetch keeps the keys of the last good fetch (had, at fetchedAt)
+// and says so in the log.
+func (s *RemoteKeySet) fetchFunc(had bool, fetchedAt time.Time) func(ctx context.Context) (func(), error) {
 	return func(ctx context.Context) (func(), error) {
 		keys, err := s.fetch(ctx)
 		if err != nil {
+			if had && ctx.Err() == nil {
+				s.opts.Logger.Warn("token signing keys could not be refetched; the keys fetched before are kept",
+					slog.String("source", s.display),
+					slog.String("fetched_at", fetchedAt.UTC().Format(time.RFC3339)),
+					slog.String("error", err.Error()))
+			}
 			return nil, err
 		}
 		return func() {

@@ -1,10 +1,12 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -531,5 +533,37 @@ func BenchmarkRemoteKeySetHit(b *testing.B) {
 		if got, err := ks.Keys(ctx, "b", "EdDSA"); err != nil || len(got) != 1 {
 			b.Fatal(got, err)
 		}
+	}
+}
+
+// TestRemoteKeySetKeyMaxAge: with the default key_max_age (10m), a key the
+// IdP removed is refused at the first request past it; a refetch that fails
+// keeps the old keys and says so in the log.
+func TestRemoteKeySetKeyMaxAge(t *testing.T) {
+	_, both := ktEdKeys(t, "a", "b")
+	_, onlyB := ktEdKeys(t, "b")
+	s := newKTServer(t, ktJWKS(t, both...))
+	clk := newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+	var logged bytes.Buffer
+	ks := newKTRemote(s, clk, RemoteOptions{Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	ctx := context.Background()
+	if got, err := ks.Keys(ctx, "a", "EdDSA"); err != nil || len(got) != 1 {
+		t.Fatalf("first fetch: %v, %v", got, err)
+	}
+	s.set(http.StatusInternalServerError, []byte(`down`))
+	clk.Advance(10 * time.Minute)
+	if got, err := ks.Keys(ctx, "a", "EdDSA"); err != nil || len(got) != 1 || s.count() != 2 {
+		t.Fatalf("failed refetch past key_max_age: %v, %v after %d fetches; want the old key kept", got, err, s.count())
+	}
+	if !strings.Contains(logged.String(), "could not be refetched") || !strings.Contains(logged.String(), "status 500") {
+		t.Errorf("the failed refetch was not logged: %q", logged.String())
+	}
+	s.set(http.StatusOK, ktJWKS(t, onlyB...))
+	clk.Advance(time.Minute) // past the cool-down after the failure
+	if got, err := ks.Keys(ctx, "a", "EdDSA"); err != nil || len(got) != 0 {
+		t.Fatalf("a key the IdP removed: %v, %v; want it refused", got, err)
+	}
+	if s.count() != 3 {
+		t.Fatalf("%d fetches; want 3", s.count())
 	}
 }

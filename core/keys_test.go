@@ -44,7 +44,7 @@ func TestNewKeySetSelection(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ks, err := NewKeySet(tc.cfg)
+			ks, err := NewKeySet(tc.cfg, nil)
 			if tc.wantError != "" {
 				ce, ok := err.(*ConfigError)
 				if !ok || ce.Option != tc.wantError {
@@ -88,7 +88,7 @@ func TestNewKeySetIsLazy(t *testing.T) {
 		{Issuer: s.srv.URL},
 		{JWKSFile: filepath.Join(t.TempDir(), "missing.json")},
 	} {
-		if _, err := NewKeySet(cfg); err != nil {
+		if _, err := NewKeySet(cfg, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -105,7 +105,7 @@ func TestKeySetHMACIsolation(t *testing.T) {
 	ktWriteFile(t, path, append(ktPKIX(t, &rsaKey.PublicKey), ktPKIX(t, ed)...), time.Now())
 	secret := "0123456789abcdef0123456789abcdef"
 
-	fromCfg, err := NewKeySet(JWTConfig{JWKSFile: path, HMACSecret: secret})
+	fromCfg, err := NewKeySet(JWTConfig{JWKSFile: path, HMACSecret: secret}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,11 +113,11 @@ func TestKeySetHMACIsolation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	asymOnly, err := NewKeySet(JWTConfig{JWKSFile: path})
+	asymOnly, err := NewKeySet(JWTConfig{JWKSFile: path}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hmacOnly, err := NewKeySet(JWTConfig{HMACSecret: secret})
+	hmacOnly, err := NewKeySet(JWTConfig{HMACSecret: secret}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestKeySetRegistrySharing(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			ks, err := NewKeySet(cfg)
+			ks, err := NewKeySet(cfg, nil)
 			if err != nil {
 				t.Error(err)
 			}
@@ -212,7 +212,7 @@ func TestKeySetRegistrySharing(t *testing.T) {
 	// The HMAC-combined set shares the same source.
 	withSecret := cfg
 	withSecret.HMACSecret = "x"
-	combined, err := NewKeySet(withSecret)
+	combined, err := NewKeySet(withSecret, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +235,7 @@ func TestKeySetRegistrySharing(t *testing.T) {
 	} {
 		other := cfg
 		change(&other)
-		ks, err := NewKeySet(other)
+		ks, err := NewKeySet(other, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -245,18 +245,18 @@ func TestKeySetRegistrySharing(t *testing.T) {
 	}
 
 	// Defaults and zero values share: NewKeySet applies the same defaults.
-	a, _ := NewKeySet(JWTConfig{JWKSURL: s.srv.URL + "/jwks-defaults"})
-	b, _ := NewKeySet(JWTConfig{JWKSURL: s.srv.URL + "/jwks-defaults", RefreshCooldown: DefaultRefreshCooldown, FetchTimeout: DefaultFetchTimeout})
+	a, _ := NewKeySet(JWTConfig{JWKSURL: s.srv.URL + "/jwks-defaults"}, nil)
+	b, _ := NewKeySet(JWTConfig{JWKSURL: s.srv.URL + "/jwks-defaults", RefreshCooldown: DefaultRefreshCooldown, FetchTimeout: DefaultFetchTimeout}, nil)
 	if a != b {
 		t.Error("zero and default settings not shared")
 	}
 
 	// File and discovery sources are shared too.
 	path := filepath.Join(t.TempDir(), "k.pem")
-	f1, _ := NewKeySet(JWTConfig{JWKSFile: path})
-	f2, _ := NewKeySet(JWTConfig{JWKSFile: path})
-	d1, _ := NewKeySet(JWTConfig{Issuer: s.srv.URL + "/realm"})
-	d2, _ := NewKeySet(JWTConfig{Issuer: s.srv.URL + "/realm"})
+	f1, _ := NewKeySet(JWTConfig{JWKSFile: path}, nil)
+	f2, _ := NewKeySet(JWTConfig{JWKSFile: path}, nil)
+	d1, _ := NewKeySet(JWTConfig{Issuer: s.srv.URL + "/realm"}, nil)
+	d2, _ := NewKeySet(JWTConfig{Issuer: s.srv.URL + "/realm"}, nil)
 	if f1 != f2 || d1 != d2 {
 		t.Error("file or discovery source not shared")
 	}
@@ -291,7 +291,7 @@ func TestNewKeySetTLS(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ks, err := NewKeySet(tc.cfg)
+			ks, err := NewKeySet(tc.cfg, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

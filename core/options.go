@@ -98,7 +98,9 @@ var ConfigOptions = []OptionSpec{
 	{Name: "container_credentials", Type: OptionFlag, Core: "container_credentials", Caddyfile: "container_credentials", JSON: "container_credentials", Traefik: "containerCredentials", Default: "false",
 		Doc: "Serve GET {prefix}/credentials for AWS SDKs that refresh by themselves."},
 	{Name: "cache", Type: OptionDuration, Core: "cache", Caddyfile: "cache", JSON: "cache", Traefik: "cache", Default: "0",
-		Doc: "Share STS answers per identity while they have this much lifetime left; 0 is off."},
+		Doc: "Share STS answers per identity while they have this much lifetime left (at least 15m); 0 is off."},
+	{Name: "cache_max_entries", Type: OptionInt, Core: "cache_max_entries", Caddyfile: "cache_max_entries", JSON: "cache_max_entries", Traefik: "cacheMaxEntries", Default: "4096",
+		Doc: "Most identities the cache holds; past it the least recently used goes."},
 	{Name: "jwt", Type: OptionBlock, Caddyfile: "jwt", JSON: "jwt", Traefik: "jwt",
 		Doc: "How bearer tokens are validated."},
 	{Name: "jwt.issuer", Type: OptionText, Core: "jwt.issuer", Caddyfile: "issuer", JSON: "jwt.issuer", Traefik: "jwt.issuer",
@@ -128,6 +130,8 @@ var ConfigOptions = []OptionSpec{
 		Doc: "Bound on one JWKS or discovery fetch."},
 	{Name: "jwt.max_token_bytes", Type: OptionInt, Core: "jwt.max_token_bytes", Caddyfile: "max_token_bytes", JSON: "jwt.max_token_bytes", Traefik: "jwt.maxTokenBytes", Default: "16384",
 		Doc: "Longer bearer tokens are refused."},
+	{Name: "jwt.key_max_age", Type: OptionDuration, Core: "jwt.key_max_age", Caddyfile: "key_max_age", JSON: "jwt.key_max_age", Traefik: "jwt.keyMaxAge", Default: "10m",
+		Doc: "Fetched keys older than this are fetched again by the next request; a key the IdP removed is refused from then on."},
 }
 
 // ConfigFrom builds a Config over DefaultConfig from a host's own config

@@ -115,11 +115,20 @@ type Config struct {
 	ContainerCredentials bool `json:"containerCredentials,omitempty"`
 	// Cache, when set, shares STS answers per identity: a cached credential
 	// is handed out while it has at least this much lifetime left (e.g.
-	// "15m"; it must be shorter than Duration). Default: "" (off: STS is
-	// called for every request).
+	// "15m"; at least "15m", since SDKs refresh credentials with less left,
+	// and shorter than Duration). Default: "" (off: STS is called for every
+	// request).
 	Cache string `json:"cache,omitempty"`
+	// CacheMaxEntries is the most identities the cache holds; past it the
+	// least recently used one goes. Default: 4096.
+	CacheMaxEntries int `json:"cacheMaxEntries,omitempty"`
 	// JWT says how bearer tokens are validated.
 	JWT JWTConfig `json:"jwt"`
+
+	// Unknown collects the options no field takes (Traefik's mapstructure
+	// puts them here), so that New refuses a misspelt option instead of
+	// serving without it.
+	Unknown map[string]any `json:"-" mapstructure:",remain"`
 }
 
 // RoleRule admits callers whose claim equals, or is a list containing,
@@ -131,6 +140,8 @@ type RoleRule struct {
 	Value string `json:"value"`
 	// RoleARN is the role assumed when the rule matches.
 	RoleARN string `json:"roleArn"`
+	// Unknown collects misspelt keys of a rule (see Config.Unknown).
+	Unknown map[string]any `json:"-" mapstructure:",remain"`
 }
 
 // JWTConfig says how bearer tokens are validated. One of Issuer (OIDC
@@ -176,6 +187,12 @@ type JWTConfig struct {
 	FetchTimeout string `json:"fetchTimeout,omitempty"`
 	// MaxTokenBytes refuses longer bearer tokens. Default: 16384.
 	MaxTokenBytes int `json:"maxTokenBytes,omitempty"`
+	// KeyMaxAge is how long fetched keys are trusted before the next
+	// request fetches them again; a key the IdP removed is refused from
+	// then on. Default: "10m".
+	KeyMaxAge string `json:"keyMaxAge,omitempty"`
+	// Unknown collects misspelt jwt options (see Config.Unknown).
+	Unknown map[string]any `json:"-" mapstructure:",remain"`
 }
 
 // CreateConfig returns the options with every default filled in; Traefik
@@ -191,11 +208,13 @@ func CreateConfig() *Config {
 		SessionNameClaim: append([]string(nil), core.DefaultSessionNameClaims...),
 		Timeout:          durationText(core.DefaultSTSTimeout),
 		Retries:          core.DefaultSTSRetries,
+		CacheMaxEntries:  core.DefaultCacheMaxEntries,
 		JWT: JWTConfig{
 			Leeway:          durationText(core.DefaultLeeway),
 			RefreshCooldown: durationText(core.DefaultRefreshCooldown),
 			FetchTimeout:    durationText(core.DefaultFetchTimeout),
 			MaxTokenBytes:   core.DefaultMaxTokenBytes,
+			KeyMaxAge:       durationText(core.DefaultKeyMaxAge),
 		},
 	}
 }

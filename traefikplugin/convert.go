@@ -18,6 +18,9 @@ const maxSecretFileBytes = 64 << 10
 // hmacSecretFile, which the core cannot see; everything else is checked by
 // core.Config.Validate. Errors name the option in camelCase.
 func (c *Config) coreConfig() (core.Config, error) {
+	if err := c.unknownOption(); err != nil {
+		return core.Config{}, err
+	}
 	raw, err := json.Marshal(c)
 	if err != nil {
 		return core.Config{}, err

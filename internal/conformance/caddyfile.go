@@ -1,8 +1,10 @@
 package conformance
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/stsgate/stsgate/core"
 )
@@ -14,105 +16,84 @@ import (
 // module reads it back as written.
 
 // CaddyDirective writes cfg as an sts_token directive, every core.Config
-// field spelled out in Caddyfile syntax. When secretEnv is not nil the
+// field spelled out in Caddyfile syntax, by the option table
+// (core.ConfigOptions): a new option needs nothing here. When secretEnv is not nil the
 // secrets (access_key, secret_key, hmac_secret) are written as {env.NAME}
 // placeholders instead, named after name, and their values are added to
 // secretEnv for the process that loads the Caddyfile.
 func CaddyDirective(name string, cfg core.Config, secretEnv map[string]string) string {
-	var b strings.Builder
-	line := func(format string, args ...any) {
-		fmt.Fprintf(&b, "\t\t"+format+"\n", args...)
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		panic(err)
 	}
-	secret := func(option, value string) string {
-		if secretEnv == nil {
-			return caddyQuote(value)
+	var fields map[string]any
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		panic(err)
+	}
+	var top, jwt strings.Builder
+	for _, o := range core.ConfigOptions {
+		if o.Caddyfile == "" || o.Core == "" {
+			continue
 		}
-		key := strings.ToUpper("STSGATE_TEST_" + strings.NewReplacer("-", "_", "/", "_").Replace(name) + "_" + option)
-		secretEnv[key] = value
-		return "{env." + key + "}"
+		b, indent := &top, "\t\t"
+		if strings.HasPrefix(o.Name, "jwt.") {
+			b, indent = &jwt, "\t\t\t"
+		}
+		v := valueAt(fields, o.Core)
+		word := func(s string) string {
+			if !o.Secret || secretEnv == nil {
+				return caddyQuote(s)
+			}
+			key := strings.ToUpper("STSGATE_TEST_" + strings.NewReplacer("-", "_", "/", "_").Replace(name) + "_" + o.Name)
+			secretEnv[strings.ReplaceAll(key, ".", "_")] = s
+			return "{env." + strings.ReplaceAll(key, ".", "_") + "}"
+		}
+		switch o.Type {
+		case core.OptionText:
+			if s, _ := v.(string); s != "" {
+				fmt.Fprintf(b, "%s%s %s\n", indent, o.Caddyfile, word(s))
+			}
+		case core.OptionList:
+			var words []string
+			items, _ := v.([]any)
+			for _, item := range items {
+				words = append(words, caddyQuote(item.(string)))
+			}
+			if len(words) > 0 {
+				fmt.Fprintf(b, "%s%s %s\n", indent, o.Caddyfile, strings.Join(words, " "))
+			}
+		case core.OptionFlag:
+			if on, _ := v.(bool); on {
+				fmt.Fprintf(b, "%s%s\n", indent, o.Caddyfile)
+			}
+		case core.OptionDuration:
+			n, _ := v.(float64)
+			fmt.Fprintf(b, "%s%s %s\n", indent, o.Caddyfile, time.Duration(n))
+		case core.OptionInt:
+			n, _ := v.(float64)
+			fmt.Fprintf(b, "%s%s %d\n", indent, o.Caddyfile, int(n))
+		case core.OptionRoles:
+			items, _ := v.([]any)
+			for _, item := range items {
+				r := item.(map[string]any)
+				fmt.Fprintf(b, "%s%s %s %s %s\n", indent, o.Caddyfile, caddyQuote(r["claim"].(string)), caddyQuote(r["value"].(string)), caddyQuote(r["role_arn"].(string)))
+			}
+		}
 	}
-	fmt.Fprintf(&b, "\tsts_token %s {\n", caddyQuote(cfg.Prefix))
-	if cfg.EndpointURL != "" {
-		line("endpoint_url %s", caddyQuote(cfg.EndpointURL))
-	}
-	line("sts_endpoint %s", caddyQuote(cfg.STS.Endpoint))
-	line("region %s", caddyQuote(cfg.STS.Region))
-	line("mode %s", cfg.Mode)
-	if cfg.RoleARN != "" {
-		line("role_arn %s", caddyQuote(cfg.RoleARN))
-	}
-	for _, r := range cfg.Roles {
-		line("role %s %s %s", caddyQuote(r.Claim), caddyQuote(r.Value), caddyQuote(r.RoleARN))
-	}
-	line("duration %s", cfg.Duration)
-	line("session_name_claim %s", caddyQuoteAll(cfg.SessionNameClaims))
-	if c := cfg.Credentials; c.AccessKey != "" {
-		line("access_key %s", secret("access_key", c.AccessKey))
-	}
-	if c := cfg.Credentials; c.AccessKeyFile != "" {
-		line("access_key_file %s", caddyQuote(c.AccessKeyFile))
-	}
-	if c := cfg.Credentials; c.SecretKey != "" {
-		line("secret_key %s", secret("secret_key", c.SecretKey))
-	}
-	if c := cfg.Credentials; c.SecretKeyFile != "" {
-		line("secret_key_file %s", caddyQuote(c.SecretKeyFile))
-	}
-	if cfg.STS.CAFile != "" {
-		line("ca_file %s", caddyQuote(cfg.STS.CAFile))
-	}
-	if cfg.STS.InsecureSkipVerify {
-		line("insecure_skip_verify")
-	}
-	if cfg.Policy != "" {
-		line("policy `%s`", cfg.Policy)
-	}
-	if cfg.PolicyFile != "" {
-		line("policy_file %s", caddyQuote(cfg.PolicyFile))
-	}
-	line("timeout %s", cfg.STS.Timeout)
-	line("retries %d", cfg.STS.Retries)
-	if cfg.PublicHealthz {
-		line("public_healthz")
-	}
-	if cfg.ContainerCredentials {
-		line("container_credentials")
-	}
-	line("cache %s", cfg.Cache)
+	// A policy is written as a backquoted token: it holds double quotes.
+	out := "\tsts_token " + caddyQuote(cfg.Prefix) + " {\n" + strings.Replace(top.String(), "policy "+caddyQuote(cfg.Policy), "policy `"+cfg.Policy+"`", 1) +
+		"\t\tjwt {\n" + jwt.String() + "\t\t}\n\t}\n"
+	return out
+}
 
-	j := cfg.JWT
-	line("jwt {")
-	if j.Issuer != "" {
-		line("\tissuer %s", caddyQuote(j.Issuer))
+// valueAt is the value at a dotted path of nested JSON objects.
+func valueAt(m map[string]any, path string) any {
+	head, rest, nested := strings.Cut(path, ".")
+	if !nested {
+		return m[head]
 	}
-	if len(j.Audience) > 0 {
-		line("\taudience %s", caddyQuoteAll(j.Audience))
-	}
-	if j.JWKSURL != "" {
-		line("\tjwks_url %s", caddyQuote(j.JWKSURL))
-	}
-	if j.JWKSFile != "" {
-		line("\tjwks_file %s", caddyQuote(j.JWKSFile))
-	}
-	if j.CAFile != "" {
-		line("\tca_file %s", caddyQuote(j.CAFile))
-	}
-	if j.InsecureSkipVerify {
-		line("\tinsecure_skip_verify")
-	}
-	if len(j.Algorithms) > 0 {
-		line("\talgorithms %s", caddyQuoteAll(j.Algorithms))
-	}
-	line("\tleeway %s", j.Leeway)
-	if j.HMACSecret != "" {
-		line("\thmac_secret %s", secret("hmac_secret", j.HMACSecret))
-	}
-	line("\trefresh_cooldown %s", j.RefreshCooldown)
-	line("\tfetch_timeout %s", j.FetchTimeout)
-	line("\tmax_token_bytes %d", j.MaxTokenBytes)
-	line("}")
-	b.WriteString("\t}\n")
-	return b.String()
+	inner, _ := m[head].(map[string]any)
+	return valueAt(inner, rest)
 }
 
 // caddyQuote writes a Caddyfile token: always double-quoted (so that an empty

@@ -24,6 +24,18 @@ var BadOptions = []BadOption{
 	{"timeout not a duration", func(o map[string]any) { o["timeout"] = "soon" }, "timeout: "},
 	{"negative timeout", func(o map[string]any) { o["timeout"] = "-1s" }, "timeout: must not be negative"},
 	{"cache not shorter than duration", func(o map[string]any) { o["duration"] = "1h"; o["cache"] = "2h" }, "cache: must be shorter than duration"},
+	{"misspelt option", func(o map[string]any) { o["accesKeyFil"] = "/run/secrets/ak" }, "accesKeyFil: unknown option; did you mean accessKeyFile?"},
+	{"unknown option", func(o map[string]any) { o["frobnicate"] = true }, "frobnicate: unknown option"},
+	{"misspelt jwt option", func(o map[string]any) { o["jwt"].(map[string]any)["jwksUri"] = "https://idp.example/jwks" }, "jwt.jwksUri: unknown option; did you mean jwt.jwksURL?"},
+	{"misspelt role rule key", func(o map[string]any) {
+		o["roles"] = []any{map[string]any{"claim": "groups", "value": "v", "roleArm": "arn:aws:iam:::role/x"}}
+	}, "roles[].roleArm: unknown option; did you mean roles[].roleArn?"},
+	{"cache under the SDKs' refresh window", func(o map[string]any) { o["cache"] = "60s" }, "cache: must be at least 15m"},
+	{"negative cacheMaxEntries", func(o map[string]any) { o["cacheMaxEntries"] = -1 }, "cacheMaxEntries: must not be negative"},
+	{"negative jwt.keyMaxAge", func(o map[string]any) { o["jwt"].(map[string]any)["keyMaxAge"] = "-1s" }, "jwt.keyMaxAge: must not be negative"},
+	{"role claim with an empty part", func(o map[string]any) {
+		o["roles"] = []any{map[string]any{"claim": "realm_access..roles", "value": "v", "roleArn": "arn:aws:iam:::role/x"}}
+	}, "roles: rule 1: claim path"},
 	{"secretKey without accessKey", func(o map[string]any) { delete(o, "accessKey") }, "accessKey: required with secretKey"},
 	{"accessKey without secretKey", func(o map[string]any) { delete(o, "secretKey") }, "secretKey: required with accessKey"},
 	{"no keys in assume_role", func(o map[string]any) { delete(o, "secretKey"); delete(o, "accessKey") }, "accessKey: required when mode is assume_role"},

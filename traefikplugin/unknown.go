@@ -1,0 +1,95 @@
+package traefikplugin
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/stsgate/stsgate/core"
+)
+
+// unknownOption refuses the first option no field took (Traefik ignores
+// them otherwise, so a misspelt accessKeyFile would load and serve with
+// other keys), naming it and the closest known option.
+func (c *Config) unknownOption() error {
+	if err := unknownIn(c.Unknown, ""); err != nil {
+		return err
+	}
+	if err := unknownIn(c.JWT.Unknown, "jwt."); err != nil {
+		return err
+	}
+	for _, r := range c.Roles {
+		if err := unknownIn(r.Unknown, "roles[]."); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func unknownIn(unknown map[string]any, path string) error {
+	if len(unknown) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(unknown))
+	for name := range unknown {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	reason := "unknown option"
+	if near := closestOption(names[0], path); near != "" {
+		reason += "; did you mean " + path + near + "?"
+	}
+	return optionError(path+names[0], reason)
+}
+
+// closestOption is the known option at path nearest to name (at most a
+// third of its letters away), or "".
+func closestOption(name, path string) string {
+	known := []string{"claim", "value", "roleArn"}
+	if path != "roles[]." {
+		known = nil
+		for _, o := range core.ConfigOptions {
+			if o.Traefik == "" || !strings.HasPrefix(o.Traefik, path) {
+				continue
+			}
+			if rest := o.Traefik[len(path):]; !strings.Contains(rest, ".") {
+				known = append(known, rest)
+			}
+		}
+	}
+	best, bestDist := "", len(name)/3+1
+	for _, k := range known {
+		if d := editDistance(strings.ToLower(name), strings.ToLower(k)); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			// No min builtin: yaegi's Go is older than it.
+			best := prev[j-1] + cost
+			if prev[j]+1 < best {
+				best = prev[j] + 1
+			}
+			if cur[j-1]+1 < best {
+				best = cur[j-1] + 1
+			}
+			cur[j] = best
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
