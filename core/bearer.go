@@ -25,6 +25,34 @@ func bearerToken(r *http.Request) (string, *Error) {
 	return bearerTokenOf(auth)
 }
 
+// credentialsToken takes the token of GET {prefix}/credentials: "Bearer
+// <JWT>", or the JWT itself, which is how AWS SDKs send a projected
+// service-account token file (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE holds
+// the raw token, sent verbatim). Anything else is refused as bearerToken
+// refuses it.
+func credentialsToken(r *http.Request) (string, *Error) {
+	auth := ""
+	if values := r.Header["Authorization"]; len(values) > 0 {
+		auth = values[0]
+	}
+	if isCompactJWT(auth) {
+		return auth, nil
+	}
+	if token, e := bearerToken(r); e == nil || auth == "" {
+		return token, e
+	}
+	return "", &Error{Kind: KindNoBearer, Detail: "authorization must be a Bearer token or the token itself"}
+}
+
+// isCompactJWT reports whether s has a JWS compact serialisation's shape:
+// three base64url segments joined by two dots (verification checks the rest).
+func isCompactJWT(s string) bool {
+	if s == "" || strings.Count(s, ".") != 2 {
+		return false
+	}
+	return strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") == ""
+}
+
 // bearerTokenOf is bearerToken for any header value.
 func bearerTokenOf(auth string) (string, *Error) {
 	if auth == "" {

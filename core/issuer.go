@@ -209,7 +209,7 @@ func serveHealthz(i *Issuer, w http.ResponseWriter, r *http.Request) {
 	}
 	ev := &auditEvent{route: routeHealthz, client: r.RemoteAddr}
 	if !i.cfg.PublicHealthz {
-		claims, _, authErr := authenticate(i, r.Context(), r)
+		claims, _, authErr := authenticate(i, r.Context(), r, routeHealthz)
 		if authErr != nil {
 			refuse(i, w, r, ev, authErr, "")
 			return
@@ -239,7 +239,7 @@ func serveToken(i *Issuer, w http.ResponseWriter, r *http.Request, route string)
 	}
 	ev := &auditEvent{route: route, client: r.RemoteAddr}
 	ctx := r.Context()
-	claims, raw, authErr := authenticate(i, ctx, r)
+	claims, raw, authErr := authenticate(i, ctx, r, route)
 	if authErr != nil {
 		refuse(i, w, r, ev, authErr, "")
 		return
@@ -275,8 +275,16 @@ func serveToken(i *Issuer, w http.ResponseWriter, r *http.Request, route string)
 	audit(i, ctx, ev, "issued", http.StatusOK, "")
 }
 
-func authenticate(i *Issuer, ctx context.Context, r *http.Request) (Claims, string, *Error) {
-	raw, e := bearerToken(r)
+// authenticate verifies the request's token: RFC 6750's Bearer scheme on
+// every route, and on the credentials route the raw token too.
+func authenticate(i *Issuer, ctx context.Context, r *http.Request, route string) (Claims, string, *Error) {
+	var raw string
+	var e *Error
+	if route == routeCredentials {
+		raw, e = credentialsToken(r)
+	} else {
+		raw, e = bearerToken(r)
+	}
 	if e != nil {
 		return nil, "", e
 	}

@@ -468,7 +468,7 @@ func TestCatalogConcurrentColdStart(t *testing.T) {
 	p := loadYaegiPlugin(t)
 	mounts := env.Mounts()
 	cached := mounts[0]
-	cached.Name, cached.Config.Prefix, cached.Config.Cache = "cached", "/cached", 10*time.Minute
+	cached.Name, cached.Config.Prefix, cached.Config.Cache = "cached", "/cached", 20*time.Minute
 	mounts = append(mounts, cached)
 	h, err := conformance.ChainHandler(mounts, func(cfg core.Config) (func(http.Handler) http.Handler, error) {
 		options := cloneOptions(t, plugintest.Options(cfg))

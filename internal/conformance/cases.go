@@ -36,7 +36,23 @@ var (
 	tokenBody = fmt.Sprintf(`{"Credentials":{"EndpointURL":%q,"AccessKeyId":%q,"SecretAccessKey":%q,"SessionToken":%q,"Expiration":"2030-01-02T03:04:05.123456+00:00"}}`+"\n",
 		EndpointURL, fakests.AccessKeyID, fakests.SecretAccessKey, fakests.SessionToken)
 	healthBody = `{"Status":"ok"}` + "\n"
+	// containerBody is GET {prefix}/credentials' answer.
+	containerBody = fmt.Sprintf(`{"AccessKeyId":%q,"SecretAccessKey":%q,"Token":%q,"Expiration":"2030-01-02T03:04:05.123456+00:00"}`+"\n",
+		fakests.AccessKeyID, fakests.SecretAccessKey, fakests.SessionToken)
 )
+
+func containerCase(name string, auth func(*Env, time.Time) string) Case {
+	return Case{Name: name, Method: http.MethodGet, Path: "/apis/sts/credentials", Auth: auth, Status: 200,
+		Headers: map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store", "Pragma": "no-cache",
+			"Content-Length": strconv.Itoa(len(containerBody))},
+		Body: containerBody, SessionName: user}
+}
+
+// raw sends the token itself as the Authorization header, as AWS SDKs send
+// a projected service-account token file.
+func raw(tok tokenFunc) func(*Env, time.Time) string {
+	return func(e *Env, now time.Time) string { return tok(e, now) }
+}
 
 func problemBody(status int, detail string) string {
 	return fmt.Sprintf(`{"type":"about:blank","title":%q,"status":%d,"detail":%q}`+"\n", http.StatusText(status), status, detail)
@@ -177,6 +193,20 @@ func Cases() []Case {
 			return "Basic " + base64.StdEncoding.EncodeToString([]byte("jane:secret"))
 		}, "authorization scheme must be Bearer"),
 		noBearer("token/empty bearer", http.MethodPut, "/apis/sts/token", func(*Env, time.Time) string { return "Bearer " }, "missing bearer token"),
+		noBearer("token/raw token is not Bearer", http.MethodPut, "/apis/sts/token", raw(userToken("RS256")), "authorization scheme must be Bearer"),
+
+		containerCase("credentials/Bearer token", bearer(userToken("RS256"))),
+		containerCase("credentials/raw token (a projected token file)", raw(userToken("ES256"))),
+		noBearer("credentials/Basic scheme", http.MethodGet, "/apis/sts/credentials", func(*Env, time.Time) string {
+			return "Basic " + base64.StdEncoding.EncodeToString([]byte("jane:secret"))
+		}, "authorization must be a Bearer token or the token itself"),
+		noBearer("credentials/garbage", http.MethodGet, "/apis/sts/credentials", func(*Env, time.Time) string { return "not.a-token" },
+			"authorization must be a Bearer token or the token itself"),
+		noBearer("credentials/no Authorization", http.MethodGet, "/apis/sts/credentials", nil, "missing bearer token"),
+		{Name: "credentials/raw token that fails a check", Method: http.MethodGet, Path: "/apis/sts/credentials",
+			Auth: raw(editedToken("RS256", func(c jwt.MapClaims) { c["aud"] = []string{"other-service"} })), Status: 401,
+			Headers: problemHeaders(401, "token has invalid audience", map[string]string{"WWW-Authenticate": challengeInvalid}),
+			Body:    problemBody(401, "token has invalid audience")},
 
 		invalid("token/expired", bearer(editedToken("RS256", func(c jwt.MapClaims) {
 			c["iat"] = time.Now().Add(-3 * time.Hour).Unix()
@@ -189,6 +219,9 @@ func Cases() []Case {
 		invalid("token/iat in the future", bearer(editedToken("RS256", func(c jwt.MapClaims) {
 			c["iat"] = time.Now().Add(10 * time.Minute).Unix()
 		})), "token used before issued"),
+		invalid("token/nbf 1e19 does not overflow into the past", bearer(editedToken("RS256", func(c jwt.MapClaims) {
+			c["nbf"] = 1e19
+		})), "token is not valid yet"),
 		invalid("token/no exp", bearer(editedToken("RS256", func(c jwt.MapClaims) { delete(c, "exp") })), "token has no exp claim"),
 		invalid("token/wrong issuer", bearer(editedToken("RS256", func(c jwt.MapClaims) { c["iss"] = "https://evil.example" })), "token has invalid issuer"),
 		invalid("token/wrong audience", bearer(editedToken("RS256", func(c jwt.MapClaims) { c["aud"] = []string{"other-service"} })), "token has invalid audience"),
@@ -219,6 +252,10 @@ func Cases() []Case {
 
 		refused("token/no role rule admits", "/apis/sts/token", bearer(editedToken("RS256", func(c jwt.MapClaims) { delete(c, "groups") })),
 			403, "no role rule admits this token"),
+		refused("token/a top-level claim named realm_access.roles is not the nested one", "/apis/sts/token", bearer(editedToken("RS256", func(c jwt.MapClaims) {
+			delete(c, "groups")
+			c["realm_access.roles"] = []string{"s3-users"}
+		})), 403, "no role rule admits this token"),
 		refused("sts/AccessDenied is 502", "/apis/sts/token", bearer(scenario("denied")),
 			502, "STS refused the request: AccessDenied: Access denied by the conformance STS"),
 		refused("sts/500 is 502", "/apis/sts/token", bearer(scenario("fail500")),

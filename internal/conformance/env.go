@@ -89,6 +89,7 @@ func (e *Env) Mounts() []Mount {
 		{Claim: "realm_access.roles", Value: "s3-users", RoleARN: fakests.RoleOK},
 		{Claim: "groups", Value: "sts-users", RoleARN: fakests.RoleOK},
 	}
+	main.ContainerCredentials = true
 
 	nocreds := e.base("/nocreds")
 	nocreds.RoleARN = fakests.RoleOK
