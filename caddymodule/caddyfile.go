@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
@@ -153,6 +154,13 @@ func (h *Handler) unmarshalBlock(d *caddyfile.Dispenser, prefix string, fields m
 			if err != nil {
 				return err
 			}
+			if o.Secret {
+				if name, ok := envPlaceholder(args[0]); ok && strings.TrimSpace(os.Getenv(name)) == "" {
+					// Refused here, at the option's line; once adapted, the
+					// config no longer knows where it was written.
+					return d.Errf("%s: %s is empty: the environment variable %s is not set or empty", word, args[0], name)
+				}
+			}
 			fields[key] = v
 		}
 	}
@@ -225,6 +233,14 @@ func (h *Handler) locate(d *caddyfile.Dispenser, err error) error {
 	}
 	at, ok := h.at[ce.Option]
 	if !ok {
+		// A required option that was not written: point at the written
+		// option that needs it (secret_key for "access_key: required
+		// with secret_key"), else at the block's end.
+		for _, o := range core.ConfigOptions {
+			if wrote, seen := h.at[o.Name]; seen && o.Name != "prefix" && strings.Contains(ce.Reason, strings.TrimSuffix(o.Name, "_file")) {
+				return fmt.Errorf("%s, at %s:%d", err.Error(), wrote.file, wrote.line)
+			}
+		}
 		return d.Err(err.Error())
 	}
 	msg := err.Error()

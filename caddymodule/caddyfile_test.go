@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -14,6 +15,8 @@ import (
 
 	_ "github.com/stsgate/stsgate/caddymodule"
 )
+
+var envPlaceholders = regexp.MustCompile(`\{env\.([A-Za-z0-9_]+)\}`)
 
 var update = flag.Bool("update", false, "rewrite the expected JSON of testdata/*.caddyfiletest")
 
@@ -42,6 +45,13 @@ func TestCaddyfileAdapt(t *testing.T) {
 			input, expected, ok := strings.Cut(string(data), separator)
 			if !ok {
 				t.Fatalf("%s has no %q separator line", file, strings.TrimSpace(separator))
+			}
+			// Secrets' {env.NAME} must be set when the Caddyfile is
+			// adapted, except in the test of that refusal.
+			if !strings.HasPrefix(name, "error_env_") {
+				for _, m := range envPlaceholders.FindAllStringSubmatch(input, -1) {
+					t.Setenv(m[1], "set-for-the-test-0123456789-0123456789-0123456789")
+				}
 			}
 			got, adaptErr := adapt(input)
 			if wants := errorLines(expected); len(wants) > 0 {

@@ -86,7 +86,7 @@ func TestDefaultChainSignsAssumeRole(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(client.CloseIdleConnections)
+			t.Cleanup(client.Retire)
 			if _, err := client.AssumeRole(context.Background(), in); err != nil {
 				t.Fatal(err)
 			}
@@ -108,7 +108,7 @@ func TestDefaultChainIsLazy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(client.CloseIdleConnections)
+	t.Cleanup(client.Retire)
 	in := core.AssumeRoleInput{RoleARN: fakests.RoleOK, SessionName: "jane", Duration: time.Hour}
 	_, err = client.AssumeRole(context.Background(), in)
 	var e *core.Error
