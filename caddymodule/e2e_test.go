@@ -245,7 +245,8 @@ func TestCaddyValidateNamesUnsetSecret(t *testing.T) {
 	bin := caddyBinary(t)
 	env := map[string]string{"STS_SECRET_KEY": "stsgate-secret"}
 	out, err := validate(t, bin, env, "--config", filepath.Join("..", "Caddyfile.example"), "--adapter", "caddyfile")
-	if err == nil || !strings.Contains(out, "access_key: {env.STS_ACCESS_KEY} is empty: the environment variable STS_ACCESS_KEY is not set or empty") {
+	if err == nil || !strings.Contains(out, "access_key: {env.STS_ACCESS_KEY} is empty: the environment variable STS_ACCESS_KEY is not set or empty") ||
+		!strings.Contains(out, "Caddyfile.example:78") {
 		t.Fatalf("caddy validate with STS_ACCESS_KEY unset: %v\n%s", err, out)
 	}
 }

@@ -62,3 +62,19 @@ func TestValidateNamesTheOption(t *testing.T) {
 		t.Errorf("web_identity needs no role or keys: %v", err)
 	}
 }
+
+// TestInsecureSkipVerifyWarns: turning TLS verification off loads, and says
+// so at load, naming the option.
+func TestInsecureSkipVerifyWarns(t *testing.T) {
+	c := testConfig()
+	c.JWT.Audience = []string{"sts"}
+	c.STS.InsecureSkipVerify = true
+	c.JWT.InsecureSkipVerify = true
+	var named []string
+	for _, w := range c.Warnings() {
+		named = append(named, w.Option)
+	}
+	if got := strings.Join(named, " "); got != "insecure_skip_verify jwt.insecure_skip_verify" {
+		t.Fatalf("warnings name %q; want both insecure_skip_verify options", got)
+	}
+}

@@ -336,13 +336,20 @@ func TestTraefikReload(t *testing.T) {
 			_, _ = io.WriteString(w, body)
 		}))
 	}
-	dynamic := func(v string) map[string]any {
-		return traefikDynamic(env.Mounts(), []traefikRoute{
+	// Each reload changes the STS timeout, so each builds new STS clients:
+	// the ones it replaced must not keep their connections (2 goroutines
+	// each) until the idle timeout.
+	dynamic := func(v string, n int) map[string]any {
+		mounts := env.Mounts()
+		for i := range mounts {
+			mounts[i].Config.STS.Timeout += time.Duration(n) * time.Millisecond
+		}
+		return traefikDynamic(mounts, []traefikRoute{
 			{name: "sts", rule: "PathPrefix(`/`)", backend: next},
 			{name: "variant-" + v, rule: "Path(`/__stsgate_variant`)", backend: variants[v]},
 		})
 	}
-	srv := startTraefik(t, dynamic("a"))
+	srv := startTraefik(t, dynamic("a", 0))
 
 	claims := env.IdP.Claims(time.Now(), "jane.doe@example.com")
 	claims["groups"] = []string{"sts-users"}
@@ -405,7 +412,7 @@ func TestTraefikReload(t *testing.T) {
 		if n%2 == 0 {
 			v = "a"
 		}
-		writeConfig(t, srv.dynamic, dynamic(v))
+		writeConfig(t, srv.dynamic, dynamic(v, n))
 		want := "variant " + v
 		if err := srv.waitFor(30*time.Second, func(c *http.Client) bool {
 			resp, err := c.Get(srv.URL + "/__stsgate_variant")
