@@ -12,31 +12,35 @@ import (
 // single STS call (the refresher of flight.go, with no cool-down); a cached
 // answer is handed out only while it has at least minRemaining lifetime
 // left, so it is refreshed ahead of expiry. Failures are not cached. Like
-// aws-sdk-go-v2's CredentialsCache, but keyed per caller, and bounded: past
-// max entries the least recently used one goes, so memory stays flat however
-// many identities arrive within a credential's lifetime.
+// aws-sdk-go-v2's CredentialsCache, but keyed per caller, and bounded: it
+// holds at most max entries, in two generations of max/2 each. An entry
+// used in the older generation moves to the newer one; when the newer one
+// is full, the older one is dropped whole. So the least recently used go
+// first, memory stays flat however many identities arrive, and nothing
+// is scanned or linked (yaegi mishandles self-referencing struct types).
 type credentialCache struct {
 	minRemaining time.Duration
-	max          int
+	half         int // entries a generation holds
 	now          func() time.Time
 
-	mu      sync.Mutex // guards entries, the list and every entry
+	mu      sync.Mutex // guards both generations and every entry
 	entries map[string]*cacheEntry
-	// newest and oldest end the list of entries by last use (an intrusive
-	// list: no interface values, which yaegi moves badly).
-	newest, oldest *cacheEntry
+	older   map[string]*cacheEntry
 }
 
 type cacheEntry struct {
-	key          string
-	creds        Credentials
-	ok           bool // creds came from a call that succeeded
-	refresh      refresher
-	newer, older *cacheEntry
+	creds   Credentials
+	ok      bool // creds came from a call that succeeded
+	refresh refresher
 }
 
 func newCredentialCache(minRemaining time.Duration, max int, now func() time.Time) *credentialCache {
-	return &credentialCache{minRemaining: minRemaining, max: max, now: now, entries: make(map[string]*cacheEntry)}
+	half := max / 2
+	if half < 1 {
+		half = 1
+	}
+	return &credentialCache{minRemaining: minRemaining, half: half, now: now,
+		entries: make(map[string]*cacheEntry), older: make(map[string]*cacheEntry)}
 }
 
 // get returns cached credentials for key, or calls fetch once for all
@@ -51,17 +55,11 @@ func (c *credentialCache) get(ctx context.Context, key string, fetch func(ctx co
 	defer c.mu.Unlock()
 	e := c.entries[key]
 	if e == nil {
-		e = &cacheEntry{key: key, refresh: refresher{mu: &c.mu}}
-		c.entries[key] = e
-		c.evictLocked()
-	} else {
-		c.unlinkLocked(e)
-		if e.ok && c.fresh(e.creds) {
-			c.pushLocked(e)
-			return e.creds, true, nil
-		}
+		e = c.takeLocked(key)
 	}
-	c.pushLocked(e)
+	if e.ok && c.fresh(e.creds) {
+		return e.creds, true, nil
+	}
 	shared := e.refresh.flight != nil
 	_, err := e.refresh.fetchOrWait(ctx, c.now(), func(ctx context.Context) (func(), error) {
 		// The call outlives any one caller's cancellation: others wait on it.
@@ -80,44 +78,31 @@ func (c *credentialCache) get(ctx context.Context, key string, fetch func(ctx co
 	return e.creds, shared, nil
 }
 
+// takeLocked puts key's entry, from the older generation or new, into the
+// newer one, starting a new generation when the newer one is full. An entry
+// dropped with its generation is still held by its callers and gives them
+// its answer; it is only no longer found.
+func (c *credentialCache) takeLocked(key string) *cacheEntry {
+	e := c.older[key]
+	if e != nil {
+		delete(c.older, key)
+	} else {
+		e = &cacheEntry{refresh: refresher{mu: &c.mu}}
+	}
+	if len(c.entries) >= c.half {
+		c.older, c.entries = c.entries, make(map[string]*cacheEntry, c.half)
+	}
+	c.entries[key] = e
+	return e
+}
+
+// size is how many entries the cache holds.
+func (c *credentialCache) size() int {
+	return len(c.entries) + len(c.older)
+}
+
 func (c *credentialCache) fresh(creds Credentials) bool {
 	return creds.Expiration.Sub(c.now()) >= c.minRemaining
-}
-
-// evictLocked drops least recently used entries while there are more than
-// max. An evicted entry's callers still hold it and get its answer; it is
-// only no longer found.
-func (c *credentialCache) evictLocked() {
-	for len(c.entries) > c.max && c.oldest != nil {
-		e := c.oldest
-		c.unlinkLocked(e)
-		delete(c.entries, e.key)
-	}
-}
-
-func (c *credentialCache) pushLocked(e *cacheEntry) {
-	e.older = c.newest
-	if c.newest != nil {
-		c.newest.newer = e
-	}
-	c.newest = e
-	if c.oldest == nil {
-		c.oldest = e
-	}
-}
-
-func (c *credentialCache) unlinkLocked(e *cacheEntry) {
-	if e.newer != nil {
-		e.newer.older = e.older
-	} else if c.newest == e {
-		c.newest = e.older
-	}
-	if e.older != nil {
-		e.older.newer = e.newer
-	} else if c.oldest == e {
-		c.oldest = e.newer
-	}
-	e.newer, e.older = nil, nil
 }
 
 // cacheKey names what makes two requests interchangeable. Without a subject

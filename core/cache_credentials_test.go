@@ -67,14 +67,13 @@ func TestCredentialCache(t *testing.T) {
 }
 
 // TestCredentialCacheBound: however many identities arrive within a
-// credential's lifetime, the cache holds at most max of them, dropping the
-// least recently used.
+// credential's lifetime, the cache holds at most max of them, and the least
+// recently used go first.
 func TestCredentialCacheBound(t *testing.T) {
 	clock := newFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	answer := Credentials{AccessKeyID: "A", SecretAccessKey: "S", Expiration: clock.Now().Add(time.Hour)}
-	c := newCredentialCache(15*time.Minute, 3, clock.Now)
-	calls := 0
-	fetch := func(context.Context) (Credentials, error) { calls++; return answer, nil }
+	c := newCredentialCache(15*time.Minute, 4, clock.Now)
+	fetch := func(context.Context) (Credentials, error) { return answer, nil }
 	get := func(key string) bool {
 		_, cached, err := c.get(context.Background(), key, fetch)
 		if err != nil {
@@ -82,33 +81,24 @@ func TestCredentialCacheBound(t *testing.T) {
 		}
 		return cached
 	}
-	for _, k := range []string{"a", "b", "c"} {
+	for _, k := range []string{"a", "b", "c", "d"} {
 		get(k)
 	}
-	get("a") // a is now the most recently used; b the least
-	get("d") // past the bound: b goes
-	if len(c.entries) != 3 {
-		t.Fatalf("%d entries; want the bound, 3", len(c.entries))
+	get("a") // used again: a is kept, b is now the least recently used
+	get("e")
+	get("f")
+	if n := c.size(); n > 4 {
+		t.Fatalf("%d entries; want at most the bound, 4", n)
 	}
-	for key, want := range map[string]bool{"a": true, "c": true, "d": true} {
+	for key, want := range map[string]bool{"a": true, "f": true, "b": false} {
 		if got := get(key); got != want {
 			t.Errorf("%s served from the cache: %v, want %v", key, got, want)
 		}
 	}
-	if get("b") {
-		t.Error("b, the least recently used, was kept")
-	}
 	for i := 0; i < 10000; i++ {
 		get(fmt.Sprint("id-", i))
-	}
-	if n := len(c.entries); n != 3 {
-		t.Fatalf("after 10,000 identities: %d entries, want 3", n)
-	}
-	n := 0
-	for e := c.newest; e != nil; e = e.older {
-		n++
-	}
-	if n != 3 || c.oldest.newer == nil || c.newest.older == nil {
-		t.Fatalf("the use list holds %d entries; want 3, linked both ways", n)
+		if n := c.size(); n > 4 {
+			t.Fatalf("after %d identities: %d entries, want at most 4", i+1, n)
+		}
 	}
 }

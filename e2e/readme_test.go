@@ -9,6 +9,8 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -306,5 +308,56 @@ func TestReadmeMakeRun(t *testing.T) {
 				t.Fatalf("%s --check: %v\n%s", line, err, tail(string(out), 3000))
 			}
 		})
+	}
+}
+
+// TestReadmeTraefikDynamicBlockServes: the README's dynamic configuration,
+// pasted as it is into a real Traefik's file provider, builds the
+// middleware (no ERROR) and answers the plugin's routes on its router. A
+// readiness route is added beside it for the harness; nothing of the
+// README's block is changed.
+func TestReadmeTraefikDynamicBlockServes(t *testing.T) {
+	testproc.Binary(t, "STSGATE_TRAEFIK", "../.cache/bin/traefik")
+	var dynamic map[string]any
+	for _, b := range readmeBlocks(t) {
+		if b.lang == "yaml" && strings.Contains(b.text, "routers:") && strings.Contains(b.text, "plugin:") {
+			if err := yaml.Unmarshal([]byte(b.text), &dynamic); err != nil {
+				t.Fatalf("README.md:%d: %v", b.line, err)
+			}
+			break
+		}
+	}
+	if dynamic == nil {
+		t.Fatal("README.md has no dynamic configuration block with routers")
+	}
+	httpSection := dynamic["http"].(map[string]any)
+	routers := httpSection["routers"].(map[string]any)
+	services, _ := httpSection["services"].(map[string]any)
+	if services == nil {
+		services = map[string]any{}
+		httpSection["services"] = services
+	}
+	for name, r := range routers {
+		if svc := r.(map[string]any)["service"].(string); services[svc] == nil && !strings.HasSuffix(svc, "@internal") {
+			t.Errorf("README.md: router %s routes to service %q, which the block does not define", name, svc)
+		}
+	}
+	routers["zz-ready"] = map[string]any{"rule": "Path(`/__stsgate_ready`)", "service": "zz-ready"}
+	services["zz-ready"] = map[string]any{"loadBalancer": map[string]any{"servers": []any{map[string]any{"url": startBackend(t, conformance.NextHandler())}}}}
+	srv := startTraefik(t, dynamic)
+
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/apis/sts/healthz", nil)
+	req.Host = "api-gw-service-nmn.local"
+	resp, err := srv.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), "missing bearer token") {
+		t.Fatalf("GET /apis/sts/healthz on the README's router: %d %s; want the plugin's 401", resp.StatusCode, body)
+	}
+	if line := errorLine(srv.out.String()); line != "" {
+		t.Errorf("traefik logged an error for the README's block: %s", line)
 	}
 }

@@ -41,7 +41,7 @@ func TestKeysAndToken(t *testing.T) {
 	cfg.Issuer = "http://issuer.test"
 	cfg.Audience = []string{"demo"}
 	cfg.JWKSFile = filepath.Join(dir, jwksFileName)
-	keys, err := core.NewKeySet(cfg)
+	keys, err := core.NewKeySet(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
