@@ -218,8 +218,15 @@ func TestReadmeBuildCommands(t *testing.T) {
 					t.Errorf("README.md:%d: %s: %v\n%s", b.line, c, err, out)
 				}
 				ran++
-			case strings.HasPrefix(c, "xcaddy build") && strings.Contains(c, "=./caddymodule"):
+			case strings.Contains(c, "xcaddy build") && strings.Contains(c, "=./caddymodule"):
 				xcaddyLine = c
+			case c == "(cd caddymodule && go mod download)":
+				cmd := exec.Command("bash", "-c", c)
+				cmd.Dir = root
+				cmd.Env = append(os.Environ(), "GOWORK=off")
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Errorf("README.md:%d: %s: %v\n%s", b.line, c, err, out)
+				}
 			}
 		}
 	}
@@ -238,15 +245,22 @@ func TestReadmeBuildCommands(t *testing.T) {
 	if caddyVersion == nil {
 		t.Fatal("caddymodule/go.mod names no Caddy version")
 	}
+	// The line as written: its environment assignments, then xcaddy.
+	before, after, _ := strings.Cut(xcaddyLine, "xcaddy build")
+	lineEnv := strings.Fields(before)
+	if !slices.Contains(lineEnv, "GOPROXY=off") || !slices.Contains(lineEnv, "CADDY_VERSION="+string(caddyVersion[1])) {
+		t.Fatalf("README.md's xcaddy line sets %q; want GOPROXY=off and CADDY_VERSION=%s (caddymodule/go.mod's Caddy)", lineEnv, caddyVersion[1])
+	}
 	out := filepath.Join(t.TempDir(), "caddy")
-	args := append(strings.Fields(strings.TrimPrefix(xcaddyLine, "xcaddy ")), "--output", out)
+	args := append(append([]string{"build"}, strings.Fields(after)...), "--output", out)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, xcaddy, args...)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOPROXY=off",
-		"GOSUMDB=sum.golang.org https://proxy.golang.org/sumdb/sum.golang.org",
-		"CADDY_VERSION="+string(caddyVersion[1]))
+	// GOSUMDB through the proxy: this machine reaches sum.golang.org only
+	// that way (a user's machine reaches it directly).
+	cmd.Env = append(append(os.Environ(), "GOWORK=off",
+		"GOSUMDB=sum.golang.org https://proxy.golang.org/sumdb/sum.golang.org"), lineEnv...)
 	start := time.Now()
 	if log, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", xcaddyLine, err, tail(string(log), 3000))
@@ -359,5 +373,61 @@ func TestReadmeTraefikDynamicBlockServes(t *testing.T) {
 	}
 	if line := errorLine(srv.out.String()); line != "" {
 		t.Errorf("traefik logged an error for the README's block: %s", line)
+	}
+}
+
+// TestMakeRunTwice: a second make run while one is up says so and exits,
+// and the first keeps serving (it used to lose its MinIO data to the second).
+func TestMakeRunTwice(t *testing.T) {
+	root := repoRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	first := exec.CommandContext(ctx, "bash", "scripts/run-demo.sh")
+	first.Dir = root
+	first.Env = append(os.Environ(), "GOWORK=off")
+	out := &testproc.Buffer{}
+	first.Stdout, first.Stderr = out, out
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- first.Wait() }()
+	defer func() {
+		_ = first.Process.Signal(os.Interrupt)
+		select {
+		case <-stopped:
+		case <-time.After(30 * time.Second):
+			_ = first.Process.Kill()
+		}
+	}()
+	gateway := regexp.MustCompile(`gateway\s+(http://127\.0\.0\.1:[0-9]+)`)
+	var url string
+	for deadline := time.Now().Add(8 * time.Minute); url == ""; time.Sleep(200 * time.Millisecond) {
+		if m := gateway.FindStringSubmatch(out.String()); m != nil {
+			url = m[1]
+		}
+		select {
+		case err := <-stopped:
+			t.Fatalf("the first make run stopped: %v\n%s", err, tail(out.String(), 3000))
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the first make run did not come up\n%s", tail(out.String(), 3000))
+		}
+	}
+	second := exec.CommandContext(ctx, "bash", "scripts/run-demo.sh", "--check")
+	second.Dir = root
+	second.Env = append(os.Environ(), "GOWORK=off")
+	got, err := second.CombinedOutput()
+	if err == nil || !strings.Contains(string(got), "another make run is using") {
+		t.Fatalf("a second make run: %v\n%s", err, got)
+	}
+	resp, err := http.Get(url + "/apis/sts/healthz")
+	if err != nil {
+		t.Fatalf("the first demo stopped answering: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the first demo's healthz without a token: %d, want 401", resp.StatusCode)
 	}
 }

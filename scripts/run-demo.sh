@@ -41,6 +41,19 @@ bindir=$root/.cache/bin
 stsdev=$bindir/stsdev
 mkdir -p "$demo" "$bindir"
 
+# One demo at a time: a second would wipe the first's MinIO data under it.
+exec 9>"$demo/.lock"
+if ! flock -n 9; then
+  echo "demo: another make run is using $demo (pid $(cat "$demo/.pid" 2>/dev/null || echo unknown)); stop it (Ctrl-C) before starting another" >&2
+  exit 1
+fi
+echo $$ >"$demo/.pid"
+# Secrets the demo writes (credentials, the SDK's token file) live here,
+# readable by this user only.
+private=$demo/private
+mkdir -p "$private"
+chmod 700 "$private"
+
 sts=${STS:-minio}
 case "$sts" in
   minio|rgw) ;;
@@ -215,6 +228,7 @@ http:
           roleArn: "$STS_ROLE_ARN"
           accessKey: "$STS_ACCESS_KEY"
           secretKey: "$STS_SECRET_KEY"
+          containerCredentials: true
           jwt:
             issuer: "$OIDC_ISSUER"
             jwksFile: "$OIDC_JWKS_FILE"
@@ -232,10 +246,14 @@ if ! wait_http "$gateway_url/apis/sts/healthz" 60 -H "Authorization: Bearer $tok
   exit 1
 fi
 
-creds=${TMPDIR:-/tmp}/creds.json
+creds=$private/creds.json
+token_file=$private/authorization
+(umask 077 && printf '%s' "$token" >"$token_file")
 put_cmd="curl -sS -X PUT $gateway_url/apis/sts/token -H \"Authorization: Bearer $token\""
-get_creds="$put_cmd | tee $creds"
+get_creds="$put_cmd | (umask 077 && tee $creds)"
 use_creds="$stsdev s3 -creds $creds put demo/hello.txt"
+sdk_env="AWS_CONTAINER_CREDENTIALS_FULL_URI=$gateway_url/apis/sts/credentials AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=$token_file AWS_ENDPOINT_URL_S3=$s3_url AWS_DEFAULT_REGION=us-east-1"
+sdk_cmd="env $sdk_env aws s3 ls"
 cat <<EOF
 
 stsgate demo is up (logs in .cache/demo/*.log)
@@ -256,6 +274,11 @@ Or both in one go:
 
 $put_cmd | $stsdev s3 -creds - put demo/hello.txt
 
+Or let an AWS SDK (the aws CLI, boto3, Go) fetch and refresh them itself from
+GET /apis/sts/credentials, with the token file (the raw token, mode 0600) the demo wrote:
+
+$sdk_cmd
+
 A token for someone else:
 
 $stsdev token -dir $demo/keys -sub bob -aud $audience -iss $issuer
@@ -269,6 +292,14 @@ if ((check)); then
   echo
   eval "$use_creds"
   eval "$put_cmd | $stsdev s3 -creds - ls demo"
+  echo
+  code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: $(cat "$token_file")" "$gateway_url/apis/sts/credentials")
+  [[ "$code" == 200 ]] || { echo "demo: GET /apis/sts/credentials with the token file answered $code" >&2; exit 1; }
+  echo "GET /apis/sts/credentials: 200"
+  if command -v aws >/dev/null; then eval "$sdk_cmd"; fi
+  for f in "$creds" "$token_file"; do
+    [[ "$(stat -c %a "$f")" == 600 ]] || { echo "demo: $f is not mode 0600" >&2; exit 1; }
+  done
   step "--check: ok"
   exit 0
 fi
