@@ -1,7 +1,8 @@
 # stsgate: the STS Token API inside Caddy and Traefik.
 #   make run    a gateway answering /apis/sts/token on a local demo stack
 #   make test   every test: core (compiled and interpreted), Caddy, Traefik,
-#               MinIO, Ceph RGW, Ory Hydra, boto3 and the aws CLI
+#               MinIO, Ceph RGW, Ory Hydra, a Kubernetes API server, boto3
+#               and the aws CLI
 #   make bench  side-by-side load run, written to BENCHMARKS.md
 #   make build  bin/caddy with the sts_token module
 
@@ -15,6 +16,7 @@ export STSGATE_TRAEFIK  := $(CACHE)/traefik
 export STSGATE_MINIO    := $(CACHE)/minio
 export STSGATE_HYDRA    := $(CACHE)/hydra
 export STSGATE_XCADDY   := $(CACHE)/xcaddy
+export STSGATE_KUBE_APISERVER := $(CACHE)/kube-apiserver
 export STSGATE_REQUIRE_BINARIES := 1
 
 # go.work ties the modules together for editors and ad-hoc builds; make
@@ -24,7 +26,7 @@ export GOWORK := off
 
 GO_TEST_FLAGS ?= -count=1
 
-.PHONY: all build run test test-core test-caddy test-e2e bench traefik minio hydra xcaddy deps vendor-check fmt-check clean
+.PHONY: all build run test test-core test-caddy test-e2e bench traefik minio hydra xcaddy kube-apiserver deps vendor-check fmt-check clean
 
 all: build
 
@@ -40,6 +42,9 @@ minio:
 hydra:
 	scripts/build-hydra.sh
 
+kube-apiserver:
+	scripts/build-kube-apiserver.sh
+
 # The pinned xcaddy (tools/xcaddy), for the README test's xcaddy build,
 # which runs with module look-ups off (see e2e/readme_test.go): the Caddy
 # module's whole module graph is downloaded here first.
@@ -54,7 +59,7 @@ deps:
 run:
 	scripts/run-demo.sh
 
-test: fmt-check vendor-check deps test-core build traefik minio hydra xcaddy test-caddy test-e2e
+test: fmt-check vendor-check deps test-core build traefik minio hydra xcaddy kube-apiserver test-caddy test-e2e
 
 fmt-check:
 	@unformatted=$$(gofmt -l core internal traefikplugin caddymodule e2e scripts 2>/dev/null); \

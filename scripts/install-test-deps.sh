@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the end-to-end tests run for real, when they
 # are missing: Ceph (a single-node RGW, scripts/start-rgw.sh), Python's boto3
-# and requests (the Cray CLI's way of calling stsgate) and the aws CLI.
+# and requests (the Cray CLI's way of calling stsgate), the aws CLI, and etcd
+# (under the Kubernetes API server of the workload-identity tests).
 # `make test` calls it; it does nothing when all are there.
 #
 # Measured on 2 cores: about 1.5 minutes cold (ceph: 64 packages, ~69 MB to
@@ -21,6 +22,7 @@ have_cmd gcc || need+=(gcc libc6-dev)
 have_py boto3 || need+=(python3-boto3)
 have_py requests || need+=(python3-requests)
 [[ -x /usr/bin/aws ]] || need+=(awscli)
+have_cmd etcd || need+=(etcd-server)
 
 if ((${#need[@]} == 0)); then
   echo "install-test-deps: everything is installed"
