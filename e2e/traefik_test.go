@@ -123,6 +123,13 @@ func startTraefikTLS(t *testing.T, dynamic map[string]any, tt *testTLS) *traefik
 
 func startTraefikWith(t *testing.T, dynamic map[string]any, tt *testTLS) *traefikServer {
 	t.Helper()
+	return startTraefikProviders(t, dynamic, tt, nil)
+}
+
+// startTraefikProviders is startTraefikWith with more providers beside the
+// file provider (Kubernetes CRD, say), by their static configuration key.
+func startTraefikProviders(t *testing.T, dynamic map[string]any, tt *testTLS, providers map[string]any) *traefikServer {
+	t.Helper()
 	bin := testproc.Binary(t, "STSGATE_TRAEFIK", "../.cache/bin/traefik")
 	dir := t.TempDir()
 	copyPluginTree(t, filepath.Join(dir, "plugins-local", "src", filepath.FromSlash(pluginModule)))
@@ -160,6 +167,9 @@ func startTraefikWith(t *testing.T, dynamic map[string]any, tt *testTLS) *traefi
 				traefikPluginName: map[string]any{"moduleName": pluginModule},
 			},
 		},
+	}
+	for name, p := range providers {
+		static["providers"].(map[string]any)[name] = p
 	}
 	staticPath := filepath.Join(dir, "traefik.yml")
 	writeConfig(t, staticPath, static)
