@@ -195,3 +195,59 @@ func TestKubeTraefikCRDProvider(t *testing.T) {
 	}
 	put(2 * time.Hour) // the good Middleware still serves
 }
+
+// TestKubernetesDocBlocks: docs/kubernetes.md's YAML parses, and each
+// Middleware's options load in the plugin (interpreted, as Traefik runs
+// it), with the in-cluster CA path pointed at a real CA file.
+func TestKubernetesDocBlocks(t *testing.T) {
+	p := loadYaegiPlugin(t)
+	ca := newTestTLS(t).CAFile
+	loaded := 0
+	for _, b := range docBlocks(t, "docs/kubernetes.md") {
+		if b.lang != "yaml" {
+			continue
+		}
+		dec := yaml.NewDecoder(strings.NewReader(b.text))
+		for {
+			var doc map[string]any
+			if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil {
+				t.Fatalf("docs/kubernetes.md:%d: not YAML: %v", b.line, err)
+			}
+			var options []map[string]any
+			findPluginOptions(doc, false, &options)
+			for _, o := range options {
+				if jwt, ok := o["jwt"].(map[string]any); ok && jwt["caFile"] != nil {
+					jwt["caFile"] = ca
+				}
+				if _, err := p.build(o, conformance.NextHandler(), "docs"); err != nil {
+					t.Errorf("docs/kubernetes.md:%d: the plugin refuses these options: %v", b.line, err)
+				}
+				loaded++
+			}
+		}
+	}
+	if loaded == 0 {
+		t.Fatal("no plugin options in docs/kubernetes.md")
+	}
+	bin := testproc.Binary(t, "STSGATE_CADDY", "../bin/caddy")
+	validated := 0
+	for _, b := range docBlocks(t, "docs/kubernetes.md") {
+		if b.lang != "caddyfile" {
+			continue
+		}
+		dir := t.TempDir()
+		path := filepath.Join(dir, "Caddyfile")
+		writeFile(t, path, []byte(strings.ReplaceAll(b.text, "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt", ca)))
+		cmd := exec.Command(bin, "validate", "--config", path, "--adapter", "caddyfile")
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "XDG_DATA_HOME=" + dir, "XDG_CONFIG_HOME=" + dir}
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Valid configuration") {
+			t.Errorf("docs/kubernetes.md:%d: caddy validate: %v\n%s", b.line, err, out)
+		}
+		validated++
+	}
+	if validated == 0 {
+		t.Fatal("no Caddyfile in docs/kubernetes.md")
+	}
+}

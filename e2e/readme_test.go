@@ -36,7 +36,17 @@ var fence = regexp.MustCompile("(?m)^```([a-z]*)\\n((?s:.*?))^```")
 
 func readmeBlocks(t *testing.T) []readmeBlock {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	blocks := docBlocks(t, "README.md")
+	if len(blocks) < 10 {
+		t.Fatalf("only %d code blocks in README.md", len(blocks))
+	}
+	return blocks
+}
+
+// docBlocks are the fenced code blocks of a Markdown file of the repository.
+func docBlocks(t *testing.T, rel string) []readmeBlock {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), rel))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,9 +57,6 @@ func readmeBlocks(t *testing.T) []readmeBlock {
 			text: string(data[m[4]:m[5]]),
 			line: 1 + strings.Count(string(data[:m[0]]), "\n"),
 		})
-	}
-	if len(blocks) < 10 {
-		t.Fatalf("only %d code blocks in README.md", len(blocks))
 	}
 	return blocks
 }
