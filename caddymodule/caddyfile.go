@@ -77,8 +77,17 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	default:
 		return d.ArgErr()
 	}
-	if err := h.unmarshalBlock(d, "", fields); err != nil {
+	var issuers []any
+	if err := h.unmarshalBlock(d, "", fields, &issuers); err != nil {
 		return err
+	}
+	// One jwt block is the one issuer; repeated, one block per issuer.
+	switch len(issuers) {
+	case 0:
+	case 1:
+		fields["jwt"] = issuers[0]
+	default:
+		fields["issuers"] = issuers
 	}
 	if raw, err := json.Marshal(fields); err != nil {
 		return err
@@ -107,29 +116,41 @@ var caddyfileOptions = func() map[string]core.OptionSpec {
 	return m
 }()
 
-// unmarshalBlock reads the options of a block (prefix "jwt." inside the jwt
-// block) into fields, keyed by their JSON names.
-func (h *Handler) unmarshalBlock(d *caddyfile.Dispenser, prefix string, fields map[string]any) error {
+// unmarshalBlock reads the options of a block (prefix "jwt." inside a jwt
+// block, which also takes the per-issuer options) into fields, keyed by
+// their JSON names; each jwt block is appended to issuers.
+func (h *Handler) unmarshalBlock(d *caddyfile.Dispenser, prefix string, fields map[string]any, issuers *[]any) error {
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		word := d.Val()
 		o, ok := caddyfileOptions[prefix+word]
+		key := strings.TrimPrefix(o.JSON, prefix)
+		if top := caddyfileOptions[word]; !ok && prefix != "" && top.PerIssuer {
+			o, ok, key = top, true, top.JSON
+		}
 		if !ok {
 			return d.Errf("unrecognized sts_token %soption %q", strings.ReplaceAll(prefix, ".", " "), word)
 		}
-		h.noteOption(d, prefix+word)
-		key := strings.TrimPrefix(o.JSON, prefix)
+		if prefix == "" {
+			h.noteOption(d, word)
+		} else {
+			// Errors name the option of one issuer as jwt.<option>, or
+			// issuers[N].<option> when there are several.
+			n := len(*issuers) - 1
+			if n == 0 {
+				h.noteOption(d, "jwt."+word)
+			}
+			h.noteOption(d, fmt.Sprintf("issuers[%d].%s", n, word))
+		}
 		args := d.RemainingArgs()
 		switch o.Type {
 		case core.OptionBlock:
 			if len(args) > 0 {
 				return d.ArgErr()
 			}
-			block, _ := fields[key].(map[string]any)
-			if block == nil {
-				block = map[string]any{}
-				fields[key] = block
-			}
-			if err := h.unmarshalBlock(d, key+".", block); err != nil {
+			h.noteOption(d, fmt.Sprintf("issuers[%d]", len(*issuers)))
+			block := map[string]any{}
+			*issuers = append(*issuers, block)
+			if err := h.unmarshalBlock(d, key+".", block, issuers); err != nil {
 				return err
 			}
 		case core.OptionFlag:

@@ -43,6 +43,9 @@ func (h *Handler) coreConfig(repl replacer) (core.Config, error) {
 	c.Credentials.AccessKey = repl.ReplaceKnown(c.Credentials.AccessKey, "")
 	c.Credentials.SecretKey = repl.ReplaceKnown(c.Credentials.SecretKey, "")
 	c.JWT.HMACSecret = repl.ReplaceKnown(c.JWT.HMACSecret, "")
+	for n := range c.Issuers {
+		c.Issuers[n].HMACSecret = repl.ReplaceKnown(c.Issuers[n].HMACSecret, "")
+	}
 	return c, err
 }
 
@@ -70,6 +73,11 @@ func (h *Handler) emptySecret() error {
 	}
 	if h.JWT != nil {
 		secrets = append(secrets, struct{ option, raw, resolved string }{"jwt.hmac_secret", h.JWT.HMACSecret, h.cfg.JWT.HMACSecret})
+	}
+	for n, j := range h.Issuers {
+		if j != nil && n < len(h.cfg.Issuers) {
+			secrets = append(secrets, struct{ option, raw, resolved string }{fmt.Sprintf("issuers[%d].hmac_secret", n), j.HMACSecret, h.cfg.Issuers[n].HMACSecret})
+		}
 	}
 	for _, s := range secrets {
 		if s.raw == "" || strings.TrimSpace(s.resolved) != "" {

@@ -156,6 +156,13 @@ type Handler struct {
 	// issuer (OIDC discovery), a jwks_url, a jwks_file or an hmac_secret.
 	JWT *JWTConfig `json:"jwt,omitempty"`
 
+	// Issuers, instead of JWT, trusts several issuers, each a block of the
+	// jwt options (in a Caddyfile: the jwt block repeated). A token is
+	// checked only against the keys of the issuer its iss names, exactly;
+	// each issuer's identity options apply to its tokens only. Default:
+	// none (JWT is the one issuer).
+	Issuers []*JWTConfig `json:"issuers,omitempty"`
+
 	// at is where each option was written in the Caddyfile (caddyfile.go).
 	at     map[string]optionAt
 	cfg    core.Config
@@ -230,6 +237,17 @@ type JWTConfig struct {
 	// MaxTokenBytes refuses longer bearer tokens with 401. Default: 16384.
 	MaxTokenBytes int `json:"max_token_bytes,omitempty"`
 
+	// RoleARN, Roles, SessionNameClaims, Policy, PolicyFile and Duration
+	// are the top-level options of the same names for this issuer's tokens
+	// only; unset, the top-level ones apply. A role_arn or role rules here
+	// replace both top-level ones. Default: none.
+	RoleARN           string         `json:"role_arn,omitempty"`
+	Roles             []RoleRule     `json:"roles,omitempty"`
+	SessionNameClaims []string       `json:"session_name_claims,omitempty"`
+	Policy            string         `json:"policy,omitempty"`
+	PolicyFile        string         `json:"policy_file,omitempty"`
+	Duration          caddy.Duration `json:"duration,omitempty"`
+
 	// KeyMaxAge is how long fetched keys are trusted: past it, the next
 	// request fetches them again (one fetch for all callers), so a key the
 	// IdP removed is refused from then on. A failed fetch keeps the old
@@ -275,7 +293,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.issuer = issuer
 	if metrics != nil {
-		metrics.countKeys(issuer.KeySource())
+		for _, src := range issuer.KeySources() {
+			metrics.countKeys(src)
+		}
 	}
 	for _, w := range h.cfg.Warnings() {
 		h.logger.Warn("sts_token: " + w.Error())

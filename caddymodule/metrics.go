@@ -37,8 +37,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Namespace: metricsNamespace,
 		Subsystem: metricsSubsystem,
 		Name:      "requests_total",
-		Help:      "Requests answered by sts_token, by route (token, healthz) and outcome (issued, ok, or the refusal).",
-	}, []string{"route", "outcome"}))
+		Help:      "Requests answered by sts_token, by route (token, healthz, credentials), outcome (issued, ok, or the refusal) and the trusted issuer the token named (empty before one is known).",
+	}, []string{"route", "outcome", "issuer"}))
 	if err != nil {
 		return nil, err
 	}
@@ -65,8 +65,8 @@ func (m *metrics) countKeys(src core.StatsKeySet) {
 }
 
 // Request counts one answered request.
-func (m *metrics) Request(route, outcome string) {
-	m.requests.WithLabelValues(route, outcome).Inc()
+func (m *metrics) Request(route, outcome, issuer string) {
+	m.requests.WithLabelValues(route, outcome, issuer).Inc()
 }
 
 // STSCall times one STS call.

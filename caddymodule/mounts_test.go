@@ -180,6 +180,12 @@ func fullConfigs() []core.Config {
 		RefreshCooldown: 2 * time.Minute, FetchTimeout: 3 * time.Second, MaxTokenBytes: 4096,
 		KeyMaxAge: 5 * time.Minute,
 	}
+	// An issuer's own identity options, in the jwt block.
+	a.JWT.RoleARN = "arn:aws:iam:::role/jwt-default"
+	a.JWT.Roles = []core.RoleRule{{Claim: "/kubernetes.io/namespace", Value: "backup", RoleARN: "arn:aws:iam:::role/backup"}}
+	a.JWT.SessionNameClaims = []string{"/kubernetes.io/serviceaccount/name"}
+	a.JWT.Policy = `{"Version":"2012-10-17","Statement":[]}`
+	a.JWT.Duration = 3 * time.Hour
 
 	b := core.DefaultConfig()
 	b.Prefix = ""
@@ -196,7 +202,20 @@ func fullConfigs() []core.Config {
 	c.Mode = core.ModeWebIdentity
 	c.STS.Retries = 0
 	c.JWT.Issuer = "https://idp.test/realms/c"
-	return []core.Config{a, b, c}
+	c.JWT.PolicyFile = "/etc/stsgate/jwt-policy.json"
+
+	// Several issuers: the jwt block repeated.
+	d := core.DefaultConfig()
+	d.EndpointURL = "https://s3.test"
+	d.RoleARN = "arn:aws:iam:::role/d"
+	people, workloads := core.DefaultConfig().JWT, core.DefaultConfig().JWT
+	people.Issuer, people.Audience = "https://idp.test/realms/shasta", []string{"shasta"}
+	people.Roles = []core.RoleRule{{Claim: "realm_access.roles", Value: "s3", RoleARN: "arn:aws:iam:::role/s3"}}
+	workloads.Issuer, workloads.JWKSFile, workloads.Leeway = "https://k8s.test", "/etc/stsgate/k8s.json", 0
+	workloads.SessionNameClaims = []string{"/kubernetes.io/serviceaccount/name"}
+	workloads.Duration = 15 * time.Minute
+	d.Issuers = []core.JWTConfig{people, workloads}
+	return []core.Config{a, b, c, d}
 }
 
 // defaultInAll lists the leaf fields that equal their default in every

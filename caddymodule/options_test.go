@@ -60,6 +60,13 @@ func TestJSONDocsFollowTheOptionTable(t *testing.T) {
 			continue
 		}
 		known[o.JSON] = true
+		if o.PerIssuer {
+			// The jwt block holds the per-issuer options too.
+			known["jwt."+o.JSON] = true
+			if _, ok := docs["jwt."+o.JSON]; !ok {
+				t.Errorf("%s: JWTConfig has no field %s", o.Name, o.JSON)
+			}
+		}
 		doc, ok := docs[o.JSON]
 		if !ok {
 			t.Errorf("%s: no field with JSON name %s", o.Name, o.JSON)

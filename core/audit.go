@@ -9,8 +9,10 @@ import (
 // auditEvent is one decision. It holds no token, secret key or session token
 // by construction: there is no field for them.
 type auditEvent struct {
-	route       string
-	client      string
+	route  string
+	client string
+	// issuer is the trusted issuer the token named, once known.
+	issuer      string
 	subject     string
 	role        string
 	sessionName string
@@ -37,8 +39,11 @@ func audit(i *Issuer, ctx context.Context, ev *auditEvent, outcome string, statu
 func auditLine(log *slog.Logger, ctx context.Context, level slog.Level, ev *auditEvent, outcome string, status int, detail string) {
 	// Key-value pairs in one call: a library call per slog.Attr costs more
 	// under yaegi (Traefik); slog makes the same attributes of them.
-	args := make([]any, 0, 20)
+	args := make([]any, 0, 22)
 	args = append(args, "route", ev.route, "outcome", outcome, "status", status, "client", ev.client)
+	if ev.issuer != "" {
+		args = append(args, "issuer", ev.issuer)
+	}
 	if ev.subject != "" {
 		args = append(args, "subject", ev.subject)
 	}

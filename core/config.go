@@ -82,6 +82,9 @@ type Config struct {
 	STS         STSConfig         `json:"sts"`
 	Credentials CredentialsConfig `json:"credentials"`
 	JWT         JWTConfig         `json:"jwt"`
+	// Issuers, when set, are the trusted issuers, each a JWTConfig started
+	// from DefaultConfig().JWT; JWT is then left unset (see Trusted).
+	Issuers []JWTConfig `json:"issuers,omitempty"`
 }
 
 // RoleRule admits callers whose claim equals, or is a list containing, Value.
@@ -114,7 +117,9 @@ type CredentialsConfig struct {
 	SecretKeyFile string `json:"secret_key_file,omitempty"`
 }
 
-// JWTConfig says how bearer tokens are validated (NewVerifier).
+// JWTConfig says how the bearer tokens of one issuer are validated
+// (NewVerifier) and, in its identity fields, how they map to STS calls:
+// those left zero are the top-level Config's (see Config.Trusted).
 type JWTConfig struct {
 	Issuer             string        `json:"issuer,omitempty"`
 	Audience           []string      `json:"audience,omitempty"`
@@ -129,6 +134,81 @@ type JWTConfig struct {
 	FetchTimeout       time.Duration `json:"fetch_timeout,omitempty"`
 	MaxTokenBytes      int           `json:"max_token_bytes,omitempty"`
 	KeyMaxAge          time.Duration `json:"key_max_age,omitempty"`
+
+	RoleARN           string        `json:"role_arn,omitempty"`
+	Roles             []RoleRule    `json:"roles,omitempty"`
+	SessionNameClaims []string      `json:"session_name_claims,omitempty"`
+	Policy            string        `json:"policy,omitempty"`
+	PolicyFile        string        `json:"policy_file,omitempty"`
+	Duration          time.Duration `json:"duration,omitempty"`
+}
+
+// TrustedIssuer is one issuer a gateway trusts, as Config.Trusted resolves
+// it: its JWTConfig with every identity field filled (its own or the
+// top-level Config's), and the prefix its options are named with in errors
+// ("jwt." or "issuers[N].").
+type TrustedIssuer struct {
+	JWT    JWTConfig
+	Prefix string
+	// own reports which identity options the issuer's block set itself.
+	own map[string]bool
+}
+
+// Trusted is the issuers cfg trusts: JWT alone, or each of Issuers, with
+// the identity options each leaves unset taken from the top level.
+func (c Config) Trusted() []TrustedIssuer {
+	blocks := []JWTConfig{c.JWT}
+	if len(c.Issuers) > 0 {
+		blocks = c.Issuers
+	}
+	out := make([]TrustedIssuer, len(blocks))
+	for i, j := range blocks {
+		prefix := "jwt."
+		if len(c.Issuers) > 0 {
+			prefix = fmt.Sprintf("issuers[%d].", i)
+		}
+		// Plain statements, one map write each: yaegi (Traefik) mishandles
+		// tuple assignments into maps and func values.
+		own := map[string]bool{}
+		if j.RoleARN != "" || len(j.Roles) > 0 {
+			// A role_arn or role rules of the issuer replace both of the
+			// top level's: a rule of another issuer never applies.
+			own["role_arn"] = j.RoleARN != ""
+			own["role"] = len(j.Roles) > 0
+		} else {
+			j.RoleARN = c.RoleARN
+			j.Roles = c.Roles
+		}
+		if len(j.SessionNameClaims) > 0 {
+			own["session_name_claim"] = true
+		} else {
+			j.SessionNameClaims = c.SessionNameClaims
+		}
+		if j.Policy != "" || j.PolicyFile != "" {
+			own["policy"] = j.Policy != ""
+			own["policy_file"] = j.PolicyFile != ""
+		} else {
+			j.Policy = c.Policy
+			j.PolicyFile = c.PolicyFile
+		}
+		if j.Duration != 0 {
+			own["duration"] = true
+		} else {
+			j.Duration = c.Duration
+		}
+		t := TrustedIssuer{JWT: j, Prefix: prefix, own: own}
+		out[i] = t
+	}
+	return out
+}
+
+// option is the name errors give an identity option of t: its own when its
+// block set it, else the top level's.
+func (t TrustedIssuer) option(name string) string {
+	if t.own[name] {
+		return t.Prefix + name
+	}
+	return name
 }
 
 // DefaultConfig returns a Config with every default filled in. Hosts start
@@ -180,33 +260,48 @@ func (c Config) normalized() Config {
 	if c.STS.Retries < 0 {
 		c.STS.Retries = 0
 	}
-	if c.JWT.RefreshCooldown == 0 {
-		c.JWT.RefreshCooldown = DefaultRefreshCooldown
-	}
-	if c.JWT.FetchTimeout == 0 {
-		c.JWT.FetchTimeout = DefaultFetchTimeout
-	}
-	if c.JWT.MaxTokenBytes == 0 {
-		c.JWT.MaxTokenBytes = DefaultMaxTokenBytes
-	}
-	if c.JWT.KeyMaxAge == 0 {
-		c.JWT.KeyMaxAge = DefaultKeyMaxAge
-	}
 	if c.CacheMaxEntries == 0 {
 		c.CacheMaxEntries = DefaultCacheMaxEntries
 	}
-	if len(c.JWT.Algorithms) == 0 {
-		c.JWT.Algorithms = append([]string(nil), DefaultAlgorithms...)
-		if c.JWT.HMACSecret != "" {
-			c.JWT.Algorithms = append(c.JWT.Algorithms, HMACAlgorithms...)
+	c.JWT = c.JWT.normalized()
+	if len(c.Issuers) > 0 {
+		issuers := make([]JWTConfig, len(c.Issuers))
+		for i, j := range c.Issuers {
+			issuers[i] = j.normalized()
 		}
+		c.Issuers = issuers
 	}
 	return c
 }
 
+// normalized fills the zero values of j that have an unambiguous default.
+// Leeway keeps its zero value: it is meaningful.
+func (j JWTConfig) normalized() JWTConfig {
+	if j.RefreshCooldown == 0 {
+		j.RefreshCooldown = DefaultRefreshCooldown
+	}
+	if j.FetchTimeout == 0 {
+		j.FetchTimeout = DefaultFetchTimeout
+	}
+	if j.MaxTokenBytes == 0 {
+		j.MaxTokenBytes = DefaultMaxTokenBytes
+	}
+	if j.KeyMaxAge == 0 {
+		j.KeyMaxAge = DefaultKeyMaxAge
+	}
+	if len(j.Algorithms) == 0 {
+		j.Algorithms = append([]string(nil), DefaultAlgorithms...)
+		if j.HMACSecret != "" {
+			j.Algorithms = append(j.Algorithms, HMACAlgorithms...)
+		}
+	}
+	return j
+}
+
 // Validate checks the configuration and names the offending option in its
 // error, in the snake_case spelling of the Caddyfile (Traefik's options are
-// the same names in camelCase).
+// the same names in camelCase); an option of the N-th of several issuers is
+// named issuers[N].<option>.
 func (c Config) Validate() error {
 	c = c.normalized()
 	if c.Prefix != "" && !strings.HasPrefix(c.Prefix, "/") {
@@ -220,9 +315,6 @@ func (c Config) Validate() error {
 	}
 	switch c.Mode {
 	case ModeAssumeRole:
-		if c.RoleARN == "" && len(c.Roles) == 0 {
-			return configError("role_arn", "required when mode is assume_role (or give role rules)")
-		}
 		if err := c.Credentials.validate(); err != nil {
 			return err
 		}
@@ -233,38 +325,11 @@ func (c Config) Validate() error {
 	default:
 		return configError("mode", fmt.Sprintf("must be %s or %s, not %q", ModeAssumeRole, ModeWebIdentity, c.Mode))
 	}
-	for i, r := range c.Roles {
-		if r.Claim == "" || r.Value == "" || r.RoleARN == "" {
-			return configError("role", fmt.Sprintf("rule %d needs a claim, a value and a role ARN", i+1))
-		}
-		if err := checkClaimPath(r.Claim); err != nil {
-			return configError("role", fmt.Sprintf("rule %d: %v", i+1, err))
-		}
-	}
-	for _, name := range c.SessionNameClaims {
-		if err := checkClaimPath(name); err != nil {
-			return configError("session_name_claim", err.Error())
-		}
-	}
-	if c.Duration < MinDuration || c.Duration > MaxDuration {
-		return configError("duration", fmt.Sprintf("must be between %s and %s, not %s", MinDuration, MaxDuration, c.Duration))
-	}
-	if c.Policy != "" && c.PolicyFile != "" {
-		return configError("policy", "give policy or policy_file, not both")
-	}
-	if c.Policy != "" {
-		if _, err := parsePolicyTemplate(c.Policy); err != nil {
-			return configError("policy", err.Error())
-		}
-	}
 	if c.Cache < 0 {
 		return configError("cache", fmt.Sprintf("must not be negative, not %s", c.Cache))
 	}
 	if c.Cache > 0 && c.Cache < MinCacheWindow {
 		return configError("cache", fmt.Sprintf("must be at least %s, not %s: SDKs such as boto3 refresh credentials with less than 15 minutes left, so shorter-lived ones would be fetched again on every call", "15m", c.Cache))
-	}
-	if c.Cache > 0 && c.Cache >= c.Duration {
-		return configError("cache", fmt.Sprintf("must be shorter than duration (%s)", c.Duration))
 	}
 	if c.CacheMaxEntries < 0 {
 		return configError("cache_max_entries", fmt.Sprintf("must not be negative, not %d", c.CacheMaxEntries))
@@ -275,7 +340,62 @@ func (c Config) Validate() error {
 	if c.STS.Timeout < 0 {
 		return configError("timeout", fmt.Sprintf("must not be negative, not %s", c.STS.Timeout))
 	}
-	return c.JWT.validate()
+	if len(c.Issuers) > 0 && c.JWT.hasKeySource() {
+		return configError("issuers", "give jwt (one issuer) or issuers (several), not both")
+	}
+	seen := map[string]bool{}
+	for _, t := range c.Trusted() {
+		if err := t.validate(c); err != nil {
+			return err
+		}
+		if len(c.Issuers) > 0 {
+			if t.JWT.Issuer == "" {
+				return configError(t.Prefix+"issuer", "required for each of several issuers: a token is matched to its issuer by iss")
+			}
+			if seen[t.JWT.Issuer] {
+				return configError(t.Prefix+"issuer", fmt.Sprintf("%s is trusted twice", t.JWT.Issuer))
+			}
+			seen[t.JWT.Issuer] = true
+		}
+	}
+	return nil
+}
+
+// validate checks one trusted issuer: its identity options (named as its
+// block or the top level wrote them) and its jwt options.
+func (t TrustedIssuer) validate(c Config) error {
+	j := t.JWT
+	if c.Mode == ModeAssumeRole && j.RoleARN == "" && len(j.Roles) == 0 {
+		return configError(t.option("role_arn"), "required when mode is assume_role (or give role rules)")
+	}
+	for i, r := range j.Roles {
+		if r.Claim == "" || r.Value == "" || r.RoleARN == "" {
+			return configError(t.option("role"), fmt.Sprintf("rule %d needs a claim, a value and a role ARN", i+1))
+		}
+		if err := checkClaimPath(r.Claim); err != nil {
+			return configError(t.option("role"), fmt.Sprintf("rule %d: %v", i+1, err))
+		}
+	}
+	for _, name := range j.SessionNameClaims {
+		if err := checkClaimPath(name); err != nil {
+			return configError(t.option("session_name_claim"), err.Error())
+		}
+	}
+	if j.Duration < MinDuration || j.Duration > MaxDuration {
+		return configError(t.option("duration"), fmt.Sprintf("must be between %s and %s, not %s", MinDuration, MaxDuration, j.Duration))
+	}
+	if c.Cache > 0 && c.Cache >= j.Duration {
+		return configError("cache", fmt.Sprintf("must be shorter than duration (%s)", j.Duration))
+	}
+	if j.Policy != "" && j.PolicyFile != "" {
+		return configError(t.option("policy"), "give policy or policy_file, not both")
+	}
+	if j.Policy != "" {
+		if _, err := parsePolicyTemplate(j.Policy); err != nil {
+			return configError(t.option("policy"), err.Error())
+		}
+	}
+	return j.validate(t.Prefix)
 }
 
 func (c CredentialsConfig) validate() error {
@@ -302,55 +422,62 @@ func (c CredentialsConfig) HasKeys() bool {
 	return c.AccessKey != "" || c.AccessKeyFile != ""
 }
 
-func (j JWTConfig) validate() error {
-	if j.Issuer == "" && j.JWKSURL == "" && j.JWKSFile == "" && j.HMACSecret == "" {
-		return configError("jwt", "needs issuer (OIDC discovery), jwks_url, jwks_file or an HMAC secret")
+// hasKeySource reports whether j names a way to get keys.
+func (j JWTConfig) hasKeySource() bool {
+	return j.Issuer != "" || j.JWKSURL != "" || j.JWKSFile != "" || j.HMACSecret != ""
+}
+
+// validate checks j's token options, naming them with prefix ("jwt." or
+// "issuers[N].").
+func (j JWTConfig) validate(prefix string) error {
+	if !j.hasKeySource() {
+		return configError(strings.TrimSuffix(prefix, "."), "needs issuer (OIDC discovery), jwks_url, jwks_file or an HMAC secret")
 	}
 	if j.JWKSURL != "" && j.JWKSFile != "" {
-		return configError("jwt.jwks_url", "give jwks_url or jwks_file, not both")
+		return configError(prefix+"jwks_url", "give jwks_url or jwks_file, not both")
 	}
 	if j.JWKSURL != "" {
 		if err := checkKeyURL(j.JWKSURL); err != nil {
-			return configError("jwt.jwks_url", err.Error())
+			return configError(prefix+"jwks_url", err.Error())
 		}
 	}
 	if j.HMACSecret != "" && len(j.HMACSecret) < minHMACSecret {
-		return configError("jwt.hmac_secret", fmt.Sprintf("must be at least %d bytes (RFC 7518: a key as long as the hash)", minHMACSecret))
+		return configError(prefix+"hmac_secret", fmt.Sprintf("must be at least %d bytes (RFC 7518: a key as long as the hash)", minHMACSecret))
 	}
 	if j.Issuer != "" && j.JWKSURL == "" && j.JWKSFile == "" && wantsAsymmetric(j.Algorithms) {
 		if err := checkKeyURL(j.Issuer); err != nil {
-			return configError("jwt.issuer", "used for OIDC discovery: "+err.Error())
+			return configError(prefix+"issuer", "used for OIDC discovery: "+err.Error())
 		}
 	}
 	for _, alg := range j.Algorithms {
 		switch {
 		case strings.EqualFold(alg, "none"):
-			return configError("jwt.algorithms", `"none" is never accepted`)
+			return configError(prefix+"algorithms", `"none" is never accepted`)
 		case isHMACAlg(alg):
 			if j.HMACSecret == "" {
-				return configError("jwt.algorithms", alg+" needs an HMAC secret")
+				return configError(prefix+"algorithms", alg+" needs an HMAC secret")
 			}
 		case !isKnownAlgorithm(alg):
-			return configError("jwt.algorithms", fmt.Sprintf("unknown algorithm %q", alg))
+			return configError(prefix+"algorithms", fmt.Sprintf("unknown algorithm %q", alg))
 		}
 	}
 	if j.Leeway < 0 {
-		return configError("jwt.leeway", fmt.Sprintf("must not be negative, not %s", j.Leeway))
+		return configError(prefix+"leeway", fmt.Sprintf("must not be negative, not %s", j.Leeway))
 	}
 	if j.Leeway > 5*time.Minute {
-		return configError("jwt.leeway", fmt.Sprintf("must be at most 5m, not %s", j.Leeway))
+		return configError(prefix+"leeway", fmt.Sprintf("must be at most 5m, not %s", j.Leeway))
 	}
 	if j.RefreshCooldown < 0 {
-		return configError("jwt.refresh_cooldown", fmt.Sprintf("must not be negative, not %s", j.RefreshCooldown))
+		return configError(prefix+"refresh_cooldown", fmt.Sprintf("must not be negative, not %s", j.RefreshCooldown))
 	}
 	if j.FetchTimeout < 0 {
-		return configError("jwt.fetch_timeout", fmt.Sprintf("must not be negative, not %s", j.FetchTimeout))
+		return configError(prefix+"fetch_timeout", fmt.Sprintf("must not be negative, not %s", j.FetchTimeout))
 	}
 	if j.KeyMaxAge < 0 {
-		return configError("jwt.key_max_age", fmt.Sprintf("must not be negative, not %s", j.KeyMaxAge))
+		return configError(prefix+"key_max_age", fmt.Sprintf("must not be negative, not %s", j.KeyMaxAge))
 	}
 	if j.MaxTokenBytes < 0 {
-		return configError("jwt.max_token_bytes", fmt.Sprintf("must not be negative, not %d", j.MaxTokenBytes))
+		return configError(prefix+"max_token_bytes", fmt.Sprintf("must not be negative, not %d", j.MaxTokenBytes))
 	}
 	return nil
 }

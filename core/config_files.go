@@ -20,13 +20,15 @@ import (
 
 // checkFiles is the load-time error of cfg's files, if any.
 func checkFiles(cfg Config) error {
-	if p := cfg.JWT.JWKSFile; p != "" {
-		if fi, err := os.Stat(p); err == nil {
-			if fi.IsDir() {
-				return configError("jwt.jwks_file", p+" is a directory")
-			}
-			if _, _, err := readKeyFile(p); err != nil {
-				return configError("jwt.jwks_file", fmt.Sprintf("%s holds no usable key: %v", p, err))
+	for _, t := range cfg.Trusted() {
+		if p := t.JWT.JWKSFile; p != "" {
+			if fi, err := os.Stat(p); err == nil {
+				if fi.IsDir() {
+					return configError(t.Prefix+"jwks_file", p+" is a directory")
+				}
+				if _, _, err := readKeyFile(p); err != nil {
+					return configError(t.Prefix+"jwks_file", fmt.Sprintf("%s holds no usable key: %v", p, err))
+				}
 			}
 		}
 	}
@@ -50,9 +52,12 @@ func checkFiles(cfg Config) error {
 // spelling of the option.
 func (c Config) Warnings() []*ConfigError {
 	var w []*ConfigError
-	if p := c.JWT.JWKSFile; p != "" {
-		if _, err := os.Stat(p); os.IsNotExist(err) {
-			w = append(w, &ConfigError{Option: "jwt.jwks_file", Reason: p + " does not exist (yet): every request is refused with 503 until it does"})
+	trusted := c.Trusted()
+	for _, t := range trusted {
+		if p := t.JWT.JWKSFile; p != "" {
+			if _, err := os.Stat(p); os.IsNotExist(err) {
+				w = append(w, &ConfigError{Option: t.Prefix + "jwks_file", Reason: p + " does not exist (yet): every request is refused with 503 until it does"})
+			}
 		}
 	}
 	for _, f := range []struct{ option, path string }{
@@ -75,11 +80,13 @@ func (c Config) Warnings() []*ConfigError {
 	if c.STS.InsecureSkipVerify {
 		w = append(w, &ConfigError{Option: "insecure_skip_verify", Reason: "TLS certificates of the STS are not verified: whoever can intercept its address sees the gateway's signed calls and can answer them; for test setups only"})
 	}
-	if c.JWT.InsecureSkipVerify {
-		w = append(w, &ConfigError{Option: "jwt.insecure_skip_verify", Reason: "TLS certificates of the key URLs are not verified: whoever can intercept them can mint tokens this gateway accepts; for test setups only"})
-	}
-	if len(c.JWT.Audience) == 0 {
-		w = append(w, &ConfigError{Option: "jwt.audience", Reason: "not set: every token the issuer signs, for any of its clients, is accepted; set it to this gateway's client ID"})
+	for _, t := range trusted {
+		if t.JWT.InsecureSkipVerify {
+			w = append(w, &ConfigError{Option: t.Prefix + "insecure_skip_verify", Reason: "TLS certificates of the key URLs are not verified: whoever can intercept them can mint tokens this gateway accepts; for test setups only"})
+		}
+		if len(t.JWT.Audience) == 0 {
+			w = append(w, &ConfigError{Option: t.Prefix + "audience", Reason: "not set: every token the issuer signs, for any of its clients, is accepted; set it to this gateway's client ID"})
+		}
 	}
 	return w
 }

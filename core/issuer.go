@@ -18,7 +18,9 @@ type Options struct {
 	// STS answers AssumeRole calls. Default: the standard-library client
 	// built from Config.STS and Credentials.
 	STS STS
-	// Keys verify bearer tokens. Default: NewKeySet(Config.JWT).
+	// Keys verify bearer tokens of a configuration with one issuer.
+	// Default: NewKeySet of the issuer's JWTConfig (each issuer's own when
+	// there are several; Keys is then ignored).
 	Keys KeySet
 	// Credentials are the gateway's own keys. Default:
 	// NewCredentialSource(Config.Credentials). Ignored when STS is given.
@@ -43,13 +45,17 @@ type Issuer struct {
 	healthzPath string
 	// credentialsPath is "" unless ContainerCredentials is on.
 	credentialsPath string
-	verifier        *Verifier
-	keys            KeySet
-	sts             STS
+	// trust is the one trusted issuer; with several, byIssuer finds each
+	// by its iss, and verified caches tokens verified by any of them.
+	trust    *trust
+	byIssuer map[string]*trust
+	verified *verifiedTokens
+	// maxTokenBytes is the most any issuer accepts (several issuers).
+	maxTokenBytes int
+	sts           STS
 	// stdSTS is sts when it is the core's own client, called without the
 	// STS interface (see doc.go).
 	stdSTS *STSClient
-	policy *policyTemplate
 	cache  *credentialCache
 	log    *slog.Logger
 	// metrics is nil when the host gives none: a check is cheaper than a
@@ -74,18 +80,7 @@ func New(cfg Config, opts Options) (*Issuer, error) {
 	if opts.Logger == nil {
 		opts.Logger = discardLogger()
 	}
-	keys := opts.Keys
-	if keys == nil {
-		var err error
-		if keys, err = NewKeySet(cfg.JWT, opts.Logger); err != nil {
-			return nil, err
-		}
-	}
 	sts, err := buildSTS(cfg, opts)
-	if err != nil {
-		return nil, err
-	}
-	policy, err := loadPolicy(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -94,13 +89,37 @@ func New(cfg Config, opts Options) (*Issuer, error) {
 		stsTimeout:  cfg.STS.Timeout,
 		tokenPath:   cfg.Prefix + "/token",
 		healthzPath: cfg.Prefix + "/healthz",
-		verifier:    NewVerifier(cfg.JWT, keys, opts.Now),
-		keys:        keys,
 		sts:         sts,
-		policy:      policy,
 		log:         opts.Logger,
 		metrics:     opts.Metrics,
 		now:         opts.Now,
+	}
+	trusted := cfg.Trusted()
+	for _, t := range trusted {
+		keys := opts.Keys
+		if keys == nil || len(trusted) > 1 {
+			if keys, err = NewKeySet(t.JWT, opts.Logger); err != nil {
+				return nil, prefixed(err, t.Prefix)
+			}
+		}
+		tr, err := newTrust(t, keys, opts.Now)
+		if err != nil {
+			return nil, err
+		}
+		if len(cfg.Issuers) == 0 {
+			i.trust = tr
+			break
+		}
+		if i.byIssuer == nil {
+			i.byIssuer = make(map[string]*trust, len(trusted))
+			i.verified = newVerifiedTokens(opts.Now)
+		}
+		// Each issuer's own tokens are cached once, in i.verified.
+		tr.verifier.verified = nil
+		i.byIssuer[t.JWT.Issuer] = tr
+		if t.JWT.MaxTokenBytes > i.maxTokenBytes {
+			i.maxTokenBytes = t.JWT.MaxTokenBytes
+		}
 	}
 	if cfg.Cache > 0 {
 		i.cache = newCredentialCache(cfg.Cache, cfg.CacheMaxEntries, opts.Now)
@@ -145,18 +164,27 @@ func signingCredentials(cfg Config) (CredentialSource, error) {
 	return creds, nil
 }
 
-// KeySource is the source the issuer's token signing keys are fetched from
-// (a JWKS URL, OIDC discovery or a JWKS file), for hosts that report its
-// fetches; it is shared by every issuer with the same settings. Nil when the
-// keys are static (an HMAC secret alone, or Options.Keys without Stats).
-func (i *Issuer) KeySource() StatsKeySet {
-	switch k := i.keys.(type) {
-	case *hmacSplitKeySet:
-		return k.asym
-	case StatsKeySet:
-		return k
+// KeySources are the sources the trusted issuers' signing keys are fetched
+// from (JWKS URLs, OIDC discovery, JWKS files), for hosts that report their
+// fetches; each is shared by every issuer with the same settings. Static
+// keys (an HMAC secret alone, or Options.Keys without Stats) are left out.
+func (i *Issuer) KeySources() []StatsKeySet {
+	var out []StatsKeySet
+	add := func(t *trust) {
+		switch k := t.keys.(type) {
+		case *hmacSplitKeySet:
+			out = append(out, k.asym)
+		case StatsKeySet:
+			out = append(out, k)
+		}
 	}
-	return nil
+	if i.trust != nil {
+		add(i.trust)
+	}
+	for _, t := range i.byIssuer {
+		add(t)
+	}
+	return out
 }
 
 // Handles reports whether r is for one of the issuer's routes. Everything
@@ -209,7 +237,10 @@ func serveHealthz(i *Issuer, w http.ResponseWriter, r *http.Request) {
 	}
 	ev := &auditEvent{route: routeHealthz, client: r.RemoteAddr}
 	if !i.cfg.PublicHealthz {
-		claims, _, authErr := authenticate(i, r.Context(), r, routeHealthz)
+		claims, _, t, authErr := authenticate(i, r.Context(), r, routeHealthz)
+		if t != nil {
+			ev.issuer = t.name
+		}
 		if authErr != nil {
 			refuse(i, w, r, ev, authErr, "")
 			return
@@ -218,7 +249,7 @@ func serveHealthz(i *Issuer, w http.ResponseWriter, r *http.Request) {
 	}
 	writeHealth(w, r)
 	if i.metrics != nil {
-		i.metrics.Request(routeHealthz, "ok")
+		i.metrics.Request(routeHealthz, "ok", ev.issuer)
 	}
 	audit(i, r.Context(), ev, "ok", http.StatusOK, "")
 }
@@ -239,12 +270,15 @@ func serveToken(i *Issuer, w http.ResponseWriter, r *http.Request, route string)
 	}
 	ev := &auditEvent{route: route, client: r.RemoteAddr}
 	ctx := r.Context()
-	claims, raw, authErr := authenticate(i, ctx, r, route)
+	claims, raw, t, authErr := authenticate(i, ctx, r, route)
+	if t != nil {
+		ev.issuer = t.name
+	}
 	if authErr != nil {
 		refuse(i, w, r, ev, authErr, "")
 		return
 	}
-	req, err := buildRequest(i, claims, raw)
+	req, err := buildRequest(i, t, claims, raw)
 	ev.subject = req.subject
 	ev.role = req.roleARN
 	ev.sessionName = req.sessionName
@@ -263,21 +297,23 @@ func serveToken(i *Issuer, w http.ResponseWriter, r *http.Request, route string)
 	if route == routeToken {
 		writeToken(w, r, i.cfg.EndpointURL, creds, ev.expiration)
 		if i.metrics != nil {
-			i.metrics.Request(routeToken, "issued")
+			i.metrics.Request(routeToken, "issued", ev.issuer)
 		}
 		audit(i, ctx, ev, "issued", http.StatusCreated, "")
 		return
 	}
 	writeContainerCredentials(w, r, creds, ev.expiration)
 	if i.metrics != nil {
-		i.metrics.Request(routeCredentials, "issued")
+		i.metrics.Request(routeCredentials, "issued", ev.issuer)
 	}
 	audit(i, ctx, ev, "issued", http.StatusOK, "")
 }
 
 // authenticate verifies the request's token: RFC 6750's Bearer scheme on
 // every route, and on the credentials route the raw token too.
-func authenticate(i *Issuer, ctx context.Context, r *http.Request, route string) (Claims, string, *Error) {
+// The trust is the issuer the token names when there are several (nil when
+// none matched), else the one.
+func authenticate(i *Issuer, ctx context.Context, r *http.Request, route string) (Claims, string, *trust, *Error) {
 	var raw string
 	var e *Error
 	if route == routeCredentials {
@@ -286,13 +322,20 @@ func authenticate(i *Issuer, ctx context.Context, r *http.Request, route string)
 		raw, e = bearerToken(r)
 	}
 	if e != nil {
-		return nil, "", e
+		return nil, "", nil, e
 	}
-	claims, err := verifyToken(i.verifier, ctx, raw)
+	t := i.trust
+	var claims Claims
+	var err error
+	if i.byIssuer == nil {
+		claims, err = verifyToken(t.verifier, ctx, raw)
+	} else {
+		claims, t, err = verifyAny(i, ctx, raw)
+	}
 	if err != nil {
-		return nil, "", classifyKeyError(err)
+		return nil, "", t, classifyKeyError(err)
 	}
-	return claims, raw, nil
+	return claims, raw, t, nil
 }
 
 // refuseMethod answers 405 for a method the route does not take.
@@ -304,7 +347,7 @@ func refuse(i *Issuer, w http.ResponseWriter, r *http.Request, ev *auditEvent, e
 	e := classify(err)
 	writeProblem(w, r, e, allow)
 	if i.metrics != nil {
-		i.metrics.Request(ev.route, e.Kind.Outcome())
+		i.metrics.Request(ev.route, e.Kind.Outcome(), ev.issuer)
 	}
 	detail := e.Detail
 	if e.Err != nil {
@@ -322,9 +365,10 @@ type stsRequest struct {
 	subject     string
 	issuer      string
 	token       string
+	duration    time.Duration
 }
 
-func buildRequest(i *Issuer, claims Claims, raw string) (*stsRequest, error) {
+func buildRequest(i *Issuer, t *trust, claims Claims, raw string) (*stsRequest, error) {
 	sub, ok := claims["sub"].(string)
 	if !ok {
 		sub, _ = claims.String("sub")
@@ -333,31 +377,32 @@ func buildRequest(i *Issuer, claims Claims, raw string) (*stsRequest, error) {
 	if !ok {
 		iss, _ = claims.String("iss")
 	}
-	role := i.cfg.RoleARN
-	if len(i.cfg.Roles) > 0 {
-		role = selectRole(claims, i.cfg.Roles, role)
+	role := t.roleARN
+	if len(t.roles) > 0 {
+		role = selectRole(claims, t.roles, role)
 	}
 	req := &stsRequest{
 		roleARN:     role,
-		sessionName: sessionName(claims, i.cfg.SessionNameClaims),
+		sessionName: sessionName(claims, t.sessionNames),
 		subject:     sub,
 		issuer:      iss,
 		token:       raw,
+		duration:    t.duration,
 	}
-	if req.roleARN == "" || i.policy != nil {
-		return finishRequest(i, claims, req)
+	if req.roleARN == "" || t.policy != nil {
+		return finishRequest(i, t, claims, req)
 	}
 	return req, nil
 }
 
 // finishRequest refuses a caller no role admits and renders the session
 // policy: buildRequest's less common work, apart so that it stays small.
-func finishRequest(i *Issuer, claims Claims, req *stsRequest) (*stsRequest, error) {
-	if req.roleARN == "" && (i.cfg.Mode == ModeAssumeRole || len(i.cfg.Roles) > 0) {
+func finishRequest(i *Issuer, t *trust, claims Claims, req *stsRequest) (*stsRequest, error) {
+	if req.roleARN == "" && (i.cfg.Mode == ModeAssumeRole || len(t.roles) > 0) {
 		return req, &Error{Kind: KindForbidden, Detail: "no role rule admits this token"}
 	}
-	if i.policy != nil {
-		p, err := i.policy.Render(claims)
+	if t.policy != nil {
+		p, err := t.policy.Render(claims)
 		if err != nil {
 			return req, err
 		}
@@ -402,7 +447,7 @@ func assume(i *Issuer, ctx context.Context, req *stsRequest) (Credentials, error
 	if i.cfg.Mode == ModeWebIdentity {
 		in := &WebIdentityInput{
 			RoleARN: req.roleARN, SessionName: req.sessionName, Policy: req.policy,
-			Duration: i.cfg.Duration, Token: req.token,
+			Duration: req.duration, Token: req.token,
 		}
 		if i.stdSTS != nil {
 			return assumeRoleWithWebIdentity(i.stdSTS, ctx, in)
@@ -411,7 +456,7 @@ func assume(i *Issuer, ctx context.Context, req *stsRequest) (Credentials, error
 	}
 	in := &AssumeRoleInput{
 		RoleARN: req.roleARN, SessionName: req.sessionName, Policy: req.policy,
-		Duration: i.cfg.Duration,
+		Duration: req.duration,
 	}
 	if i.stdSTS != nil {
 		return assumeRole(i.stdSTS, ctx, in)

@@ -29,6 +29,9 @@ type OptionSpec struct {
 	Core string
 	// Secret options are never quoted in errors or logs, nor trimmed.
 	Secret bool
+	// PerIssuer options may also be set inside an issuer's block (jwt, or
+	// an element of issuers), for that issuer's tokens only.
+	PerIssuer bool
 	// Caddyfile is the keyword in a Caddyfile block ("" when the option is
 	// not a keyword there: the prefix is the directive's argument).
 	Caddyfile string
@@ -51,6 +54,7 @@ const (
 	OptionInt      = "int"      // a whole number
 	OptionRoles    = "roles"    // <claim> <value> <arn> rules, in order
 	OptionBlock    = "block"    // the jwt options
+	OptionIssuers  = "issuers"  // a list of jwt blocks, one per issuer
 )
 
 // ConfigOptions is every option, in the order the README lists them.
@@ -65,13 +69,13 @@ var ConfigOptions = []OptionSpec{
 		Doc: "Region the STS call is signed for (RGW ignores it)."},
 	{Name: "mode", Type: OptionText, Core: "mode", Caddyfile: "mode", JSON: "mode", Traefik: "mode", Default: ModeAssumeRole,
 		Doc: "assume_role (the gateway's own keys) or web_identity (forward the caller's token)."},
-	{Name: "role_arn", Type: OptionText, Core: "role_arn", Caddyfile: "role_arn", JSON: "role_arn", Traefik: "roleArn",
+	{Name: "role_arn", Type: OptionText, Core: "role_arn", PerIssuer: true, Caddyfile: "role_arn", JSON: "role_arn", Traefik: "roleArn",
 		Doc: "Default role; required in assume_role mode unless role rules are given."},
-	{Name: "role", Type: OptionRoles, Core: "roles", Caddyfile: "role", JSON: "roles", Traefik: "roles",
+	{Name: "role", Type: OptionRoles, Core: "roles", PerIssuer: true, Caddyfile: "role", JSON: "roles", Traefik: "roles",
 		Doc: "Ordered rules: the first whose claim equals or contains the value selects the role."},
-	{Name: "duration", Type: OptionDuration, Core: "duration", Caddyfile: "duration", JSON: "duration", Traefik: "duration", Default: "1h",
+	{Name: "duration", Type: OptionDuration, Core: "duration", PerIssuer: true, Caddyfile: "duration", JSON: "duration", Traefik: "duration", Default: "1h",
 		Doc: "Requested credential lifetime, 15m to 12h."},
-	{Name: "session_name_claim", Type: OptionList, Core: "session_name_claims", Caddyfile: "session_name_claim", JSON: "session_name_claims", Traefik: "sessionNameClaim", Default: "preferred_username sub",
+	{Name: "session_name_claim", Type: OptionList, Core: "session_name_claims", PerIssuer: true, Caddyfile: "session_name_claim", JSON: "session_name_claims", Traefik: "sessionNameClaim", Default: "preferred_username sub",
 		Doc: "Claims tried in order for the RoleSessionName."},
 	{Name: "access_key", Type: OptionText, Core: "credentials.access_key", Secret: true, Caddyfile: "access_key", JSON: "access_key", Traefik: "accessKey",
 		Doc: "The gateway's access key for assume_role."},
@@ -85,9 +89,9 @@ var ConfigOptions = []OptionSpec{
 		Doc: "PEM bundle trusted for the STS, with the system roots."},
 	{Name: "insecure_skip_verify", Type: OptionFlag, Core: "sts.insecure_skip_verify", Caddyfile: "insecure_skip_verify", JSON: "insecure_skip_verify", Traefik: "insecureSkipVerify", Default: "false",
 		Doc: "Turns off TLS verification of the STS. Dangerous."},
-	{Name: "policy", Type: OptionText, Core: "policy", Caddyfile: "policy", JSON: "policy", Traefik: "policy",
+	{Name: "policy", Type: OptionText, Core: "policy", PerIssuer: true, Caddyfile: "policy", JSON: "policy", Traefik: "policy",
 		Doc: "Session policy JSON with ${claim:NAME} placeholders."},
-	{Name: "policy_file", Type: OptionText, Core: "policy_file", Caddyfile: "policy_file", JSON: "policy_file", Traefik: "policyFile",
+	{Name: "policy_file", Type: OptionText, Core: "policy_file", PerIssuer: true, Caddyfile: "policy_file", JSON: "policy_file", Traefik: "policyFile",
 		Doc: "A file holding the session policy."},
 	{Name: "timeout", Type: OptionDuration, Core: "sts.timeout", Caddyfile: "timeout", JSON: "timeout", Traefik: "timeout", Default: "10s",
 		Doc: "Bound on one whole STS call, retries included."},
@@ -102,7 +106,9 @@ var ConfigOptions = []OptionSpec{
 	{Name: "cache_max_entries", Type: OptionInt, Core: "cache_max_entries", Caddyfile: "cache_max_entries", JSON: "cache_max_entries", Traefik: "cacheMaxEntries", Default: "4096",
 		Doc: "Most identities the cache holds; past it the least recently used goes."},
 	{Name: "jwt", Type: OptionBlock, Caddyfile: "jwt", JSON: "jwt", Traefik: "jwt",
-		Doc: "How bearer tokens are validated."},
+		Doc: "How bearer tokens are validated; it may also hold the per-issuer options."},
+	{Name: "issuers", Type: OptionIssuers, Caddyfile: "", JSON: "issuers", Traefik: "issuers",
+		Doc: "Several trusted issuers, each a jwt block (Caddyfile: repeat jwt); a token is checked by the one its iss names."},
 	{Name: "jwt.issuer", Type: OptionText, Core: "jwt.issuer", Caddyfile: "issuer", JSON: "jwt.issuer", Traefik: "jwt.issuer",
 		Doc: "Compared with iss; the base of OIDC discovery without jwks_url or jwks_file."},
 	{Name: "jwt.audience", Type: OptionList, Core: "jwt.audience", Caddyfile: "audience", JSON: "jwt.audience", Traefik: "jwt.audience",
@@ -148,28 +154,94 @@ func ConfigFrom(raw []byte, path func(o OptionSpec) string) (Config, error) {
 		return Config{}, err
 	}
 	out := map[string]any{}
+	jwtPath, issuersPath := "", ""
 	for _, o := range ConfigOptions {
 		p := path(o)
-		if o.Core == "" || p == "" {
+		switch {
+		case o.Name == "jwt":
+			jwtPath = p
+		case o.Name == "issuers":
+			issuersPath = p
+		}
+		if o.Core == "" || p == "" || strings.HasPrefix(o.Name, "jwt.") {
 			continue
 		}
-		v, err := optionValue(o, lookupPath(fields, p))
-		if err != nil {
-			return Config{}, &ConfigError{Option: p, Reason: err.Error()}
-		}
-		if v != nil {
-			placePath(out, o.Core, v)
+		if err := readOption(o, fields, p, out, o.Core, p); err != nil {
+			return Config{}, err
 		}
 	}
-	raw, err := json.Marshal(out)
-	if err != nil {
-		return Config{}, err
+	if block, ok := lookupPath(fields, jwtPath).(map[string]any); ok {
+		m, err := readBlock(block, path, jwtPath, jwtPath)
+		if err != nil {
+			return Config{}, err
+		}
+		out["jwt"] = m
 	}
 	c := DefaultConfig()
-	if err := json.Unmarshal(raw, &c); err != nil {
+	if err := decodeJSON(out, &c); err != nil {
 		return Config{}, err
 	}
+	list, _ := lookupPath(fields, issuersPath).([]any)
+	for n, item := range list {
+		name := fmt.Sprintf("%s[%d]", issuersPath, n)
+		block, ok := item.(map[string]any)
+		if !ok {
+			return Config{}, &ConfigError{Option: name, Reason: "must be a block of jwt options"}
+		}
+		m, err := readBlock(block, path, jwtPath, name)
+		if err != nil {
+			return Config{}, err
+		}
+		j := DefaultConfig().JWT
+		if err := decodeJSON(m, &j); err != nil {
+			return Config{}, err
+		}
+		c.Issuers = append(c.Issuers, j)
+	}
 	return c, nil
+}
+
+// readBlock reads one issuer's block (jwt, or an element of issuers, named
+// name in errors): the jwt options and the per-issuer ones, as a
+// JWTConfig's JSON.
+func readBlock(block map[string]any, path func(o OptionSpec) string, jwtPath, name string) (map[string]any, error) {
+	m := map[string]any{}
+	for _, o := range ConfigOptions {
+		p, core := path(o), o.Core
+		switch {
+		case o.Core == "" || p == "":
+			continue
+		case strings.HasPrefix(o.Name, "jwt."):
+			p, core = strings.TrimPrefix(p, jwtPath+"."), strings.TrimPrefix(core, "jwt.")
+		case !o.PerIssuer:
+			continue
+		}
+		if err := readOption(o, block, p, m, core, name+"."+p); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// readOption places the option o found at path p of fields at core in out;
+// errors name it as name.
+func readOption(o OptionSpec, fields map[string]any, p string, out map[string]any, core, name string) error {
+	v, err := optionValue(o, lookupPath(fields, p))
+	if err != nil {
+		return &ConfigError{Option: name, Reason: err.Error()}
+	}
+	if v != nil {
+		placePath(out, core, v)
+	}
+	return nil
+}
+
+func decodeJSON(v any, into any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, into)
 }
 
 // optionValue is v, one option's value in a host's encoding, in Config's;

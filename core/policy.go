@@ -58,27 +58,28 @@ func parsePolicyTemplate(src string) (*policyTemplate, error) {
 	return t, nil
 }
 
-func loadPolicy(cfg Config) (*policyTemplate, error) {
-	src := cfg.Policy
-	if cfg.PolicyFile != "" {
-		data, err := os.ReadFile(cfg.PolicyFile)
+// loadPolicy parses the session policy of one trusted issuer.
+func loadPolicy(t TrustedIssuer) (*policyTemplate, error) {
+	src := t.JWT.Policy
+	if t.JWT.PolicyFile != "" {
+		data, err := os.ReadFile(t.JWT.PolicyFile)
 		if err != nil {
-			return nil, configError("policy_file", err.Error())
+			return nil, configError(t.option("policy_file"), err.Error())
 		}
 		src = string(data)
 	}
 	if strings.TrimSpace(src) == "" {
 		return nil, nil
 	}
-	t, err := parsePolicyTemplate(src)
+	tmpl, err := parsePolicyTemplate(src)
 	if err != nil {
-		option := "policy"
-		if cfg.PolicyFile != "" {
-			option = "policy_file"
+		option := t.option("policy")
+		if t.JWT.PolicyFile != "" {
+			option = t.option("policy_file")
 		}
 		return nil, configError(option, err.Error())
 	}
-	return t, nil
+	return tmpl, nil
 }
 
 // Render fills the placeholders from the caller's claims. A missing claim, or

@@ -122,8 +122,15 @@ type Config struct {
 	// CacheMaxEntries is the most identities the cache holds; past it the
 	// least recently used one goes. Default: 4096.
 	CacheMaxEntries int `json:"cacheMaxEntries,omitempty"`
-	// JWT says how bearer tokens are validated.
+	// JWT says how bearer tokens are validated. Its identity options
+	// (roleArn, roles, sessionNameClaim, policy, policyFile, duration), when
+	// set, replace the top-level ones for its tokens.
 	JWT JWTConfig `json:"jwt"`
+	// Issuers, instead of JWT, trusts several issuers: each element holds
+	// what JWT holds. A token is checked only against the keys of the
+	// issuer its iss names, exactly; each issuer's identity options apply
+	// to its tokens only. Default: none (JWT is the one issuer).
+	Issuers []JWTConfig `json:"issuers,omitempty"`
 
 	// Unknown collects the options no field takes (Traefik's mapstructure
 	// puts them here), so that New refuses a misspelt option instead of
@@ -191,6 +198,18 @@ type JWTConfig struct {
 	// request fetches them again; a key the IdP removed is refused from
 	// then on. Default: "10m".
 	KeyMaxAge string `json:"keyMaxAge,omitempty"`
+
+	// RoleARN, Roles, SessionNameClaim, Policy, PolicyFile and Duration
+	// are the top-level options of the same names for this issuer's tokens
+	// only; unset, the top-level ones apply. A RoleARN or Roles here
+	// replaces both top-level ones. Default: none.
+	RoleARN          string     `json:"roleArn,omitempty"`
+	Roles            []RoleRule `json:"roles,omitempty"`
+	SessionNameClaim []string   `json:"sessionNameClaim,omitempty"`
+	Policy           string     `json:"policy,omitempty"`
+	PolicyFile       string     `json:"policyFile,omitempty"`
+	Duration         string     `json:"duration,omitempty"`
+
 	// Unknown collects misspelt jwt options (see Config.Unknown).
 	Unknown map[string]any `json:"-" mapstructure:",remain"`
 }

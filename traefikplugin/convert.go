@@ -29,17 +29,34 @@ func (c *Config) coreConfig() (core.Config, error) {
 	if err != nil {
 		return core.Config{}, hostError(err)
 	}
-	if c.JWT.HMACSecretFile != "" {
-		if c.JWT.HMACSecret != "" {
-			return cfg, optionError("jwt.hmacSecret", "give hmacSecret or hmacSecretFile, not both")
+	if err := hmacSecretFile(c.JWT, &cfg.JWT, "jwt."); err != nil {
+		return cfg, err
+	}
+	for n := range c.Issuers {
+		if n < len(cfg.Issuers) {
+			if err := hmacSecretFile(c.Issuers[n], &cfg.Issuers[n], fmt.Sprintf("issuers[%d].", n)); err != nil {
+				return cfg, err
+			}
 		}
-		secret, err := readSecretFile(c.JWT.HMACSecretFile)
-		if err != nil {
-			return cfg, optionError("jwt.hmacSecretFile", err.Error())
-		}
-		cfg.JWT.HMACSecret = secret
 	}
 	return cfg, nil
+}
+
+// hmacSecretFile reads block's hmacSecretFile into out, the core's block;
+// prefix names the block in errors.
+func hmacSecretFile(block JWTConfig, out *core.JWTConfig, prefix string) error {
+	if block.HMACSecretFile == "" {
+		return nil
+	}
+	if block.HMACSecret != "" {
+		return optionError(prefix+"hmacSecret", "give hmacSecret or hmacSecretFile, not both")
+	}
+	secret, err := readSecretFile(block.HMACSecretFile)
+	if err != nil {
+		return optionError(prefix+"hmacSecretFile", err.Error())
+	}
+	out.HMACSecret = secret
+	return nil
 }
 
 // readSecretFile reads a secret, dropping one trailing line ending. The

@@ -28,6 +28,9 @@ func camelNames() map[string]string {
 			continue
 		}
 		m[o.Name] = o.Traefik
+		if o.PerIssuer {
+			m["jwt."+o.Name] = "jwt." + o.Traefik
+		}
 	}
 	for _, o := range core.ConfigOptions {
 		if bare := strings.TrimPrefix(o.Name, "jwt."); bare != o.Name && o.Traefik != "" {
@@ -61,6 +64,15 @@ func hostError(err error) error {
 func camelOption(option string) string {
 	if name, ok := camelOptions[option]; ok {
 		return name
+	}
+	// An option of the N-th issuer: issuers[N].<jwt or identity option>.
+	if strings.HasPrefix(option, "issuers[") {
+		if end := strings.Index(option, "]."); end > 0 {
+			block, rest := option[:end+2], option[end+2:]
+			if name, ok := camelOptions["jwt."+rest]; ok {
+				return block + strings.TrimPrefix(name, "jwt.")
+			}
+		}
 	}
 	return option
 }

@@ -38,6 +38,13 @@ func TestConfigFollowsTheOptionTable(t *testing.T) {
 			continue
 		}
 		known[o.Traefik] = true
+		if o.PerIssuer {
+			// The jwt block holds the per-issuer options too, unset.
+			known["jwt."+o.Traefik] = true
+			if f, ok := fields["jwt."+o.Traefik]; !ok || !f.IsZero() {
+				t.Errorf("%s: Config.JWT has no %s, or CreateConfig sets it", o.Name, o.Traefik)
+			}
+		}
 		f, ok := fields[o.Traefik]
 		if !ok {
 			t.Errorf("%s: Config has no %s", o.Name, o.Traefik)
@@ -61,7 +68,7 @@ func TestConfigFollowsTheOptionTable(t *testing.T) {
 		}
 	}
 	for name := range fields {
-		if !known[name] && !strings.HasPrefix(name, "roles.") {
+		if !known[name] && !strings.HasPrefix(name, "roles.") && !strings.HasPrefix(name, "jwt.roles.") {
 			t.Errorf("Config has %s, which is not in core.ConfigOptions", name)
 		}
 	}

@@ -1,6 +1,7 @@
 package traefikplugin
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -14,15 +15,36 @@ func (c *Config) unknownOption() error {
 	if err := unknownIn(c.Unknown, ""); err != nil {
 		return err
 	}
-	if err := unknownIn(c.JWT.Unknown, "jwt."); err != nil {
-		return err
+	blocks := map[string]JWTConfig{"jwt": c.JWT}
+	for n, j := range c.Issuers {
+		blocks[fmt.Sprintf("issuers[%d]", n)] = j
 	}
 	for _, r := range c.Roles {
 		if err := unknownIn(r.Unknown, "roles[]."); err != nil {
 			return err
 		}
 	}
+	for _, name := range sortedKeys(blocks) {
+		j := blocks[name]
+		if err := unknownIn(j.Unknown, name+"."); err != nil {
+			return err
+		}
+		for _, r := range j.Roles {
+			if err := unknownIn(r.Unknown, name+".roles[]."); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
+}
+
+func sortedKeys(m map[string]JWTConfig) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func unknownIn(unknown map[string]any, path string) error {
@@ -45,14 +67,18 @@ func unknownIn(unknown map[string]any, path string) error {
 // third of its letters away), or "".
 func closestOption(name, path string) string {
 	known := []string{"claim", "value", "roleArn"}
-	if path != "roles[]." {
+	if !strings.HasSuffix(path, "roles[].") {
 		known = nil
+		block := path == "jwt." || strings.HasPrefix(path, "issuers[")
 		for _, o := range core.ConfigOptions {
-			if o.Traefik == "" || !strings.HasPrefix(o.Traefik, path) {
-				continue
-			}
-			if rest := o.Traefik[len(path):]; !strings.Contains(rest, ".") {
-				known = append(known, rest)
+			switch {
+			case o.Traefik == "":
+			case block && o.PerIssuer:
+				known = append(known, o.Traefik)
+			case block && strings.HasPrefix(o.Traefik, "jwt."):
+				known = append(known, o.Traefik[len("jwt."):])
+			case !block && !strings.Contains(o.Traefik, "."):
+				known = append(known, o.Traefik)
 			}
 		}
 	}

@@ -30,66 +30,110 @@ func CaddyDirective(name string, cfg core.Config, secretEnv map[string]string) s
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		panic(err)
 	}
+	w := directiveWriter{name: name, secretEnv: secretEnv}
 	var top, jwt strings.Builder
 	for _, o := range core.ConfigOptions {
 		if o.Caddyfile == "" || o.Core == "" {
 			continue
 		}
-		b, indent := &top, "\t\t"
 		if strings.HasPrefix(o.Name, "jwt.") {
-			b, indent = &jwt, "\t\t\t"
+			w.option(&jwt, "\t\t\t", o, valueAt(fields, o.Core))
+			continue
 		}
-		v := valueAt(fields, o.Core)
-		word := func(s string) string {
-			if !o.Secret || secretEnv == nil {
-				return caddyQuote(s)
-			}
-			key := strings.ToUpper("STSGATE_TEST_" + strings.NewReplacer("-", "_", "/", "_").Replace(name) + "_" + o.Name)
-			secretEnv[strings.ReplaceAll(key, ".", "_")] = s
-			return "{env." + strings.ReplaceAll(key, ".", "_") + "}"
-		}
-		switch o.Type {
-		case core.OptionText:
-			if s, _ := v.(string); s != "" {
-				fmt.Fprintf(b, "%s%s %s\n", indent, o.Caddyfile, word(s))
-			}
-		case core.OptionList:
-			var words []string
-			items, _ := v.([]any)
-			for _, item := range items {
-				words = append(words, caddyQuote(item.(string)))
-			}
-			if len(words) > 0 {
-				fmt.Fprintf(b, "%s%s %s\n", indent, o.Caddyfile, strings.Join(words, " "))
-			}
-		case core.OptionFlag:
-			if on, _ := v.(bool); on {
-				fmt.Fprintf(b, "%s%s\n", indent, o.Caddyfile)
-			}
-		case core.OptionDuration:
-			n, _ := v.(float64)
-			fmt.Fprintf(b, "%s%s %s\n", indent, o.Caddyfile, time.Duration(n))
-		case core.OptionInt:
-			n, _ := v.(float64)
-			fmt.Fprintf(b, "%s%s %d\n", indent, o.Caddyfile, int(n))
-		case core.OptionRoles:
-			items, _ := v.([]any)
-			for _, item := range items {
-				r := item.(map[string]any)
-				fmt.Fprintf(b, "%s%s %s %s %s\n", indent, o.Caddyfile, caddyQuote(r["claim"].(string)), caddyQuote(r["value"].(string)), caddyQuote(r["role_arn"].(string)))
-			}
+		w.option(&top, "\t\t", o, valueAt(fields, o.Core))
+		if o.PerIssuer {
+			w.option(&jwt, "\t\t\t", o, valueAt(fields, "jwt."+o.Core))
 		}
 	}
-	// A policy is written as a backquoted token: it holds double quotes.
-	out := "\tsts_token " + caddyQuote(cfg.Prefix) + " {\n" + strings.Replace(top.String(), "policy "+caddyQuote(cfg.Policy), "policy `"+cfg.Policy+"`", 1) +
-		"\t\tjwt {\n" + jwt.String() + "\t\t}\n\t}\n"
-	return out
+	blocks := []string{jwt.String()}
+	if list, _ := fields["issuers"].([]any); len(list) > 0 {
+		// Several issuers: the jwt block repeated, once per issuer.
+		blocks = nil
+		for n, item := range list {
+			block, _ := item.(map[string]any)
+			var b strings.Builder
+			w.name = fmt.Sprintf("%s_ISSUER%d", name, n)
+			for _, o := range core.ConfigOptions {
+				if o.Caddyfile == "" || o.Core == "" {
+					continue
+				}
+				if strings.HasPrefix(o.Name, "jwt.") {
+					w.option(&b, "\t\t\t", o, valueAt(block, strings.TrimPrefix(o.Core, "jwt.")))
+				} else if o.PerIssuer {
+					w.option(&b, "\t\t\t", o, valueAt(block, o.Core))
+				}
+			}
+			blocks = append(blocks, b.String())
+		}
+	}
+	out := "\tsts_token " + caddyQuote(cfg.Prefix) + " {\n" + top.String()
+	for _, b := range blocks {
+		out += "\t\tjwt {\n" + b + "\t\t}\n"
+	}
+	return out + "\t}\n"
+}
+
+// directiveWriter writes options in Caddyfile syntax.
+type directiveWriter struct {
+	name      string
+	secretEnv map[string]string
+}
+
+// option writes option o with value v (Config's JSON) as a Caddyfile line.
+// Zero durations and ints are written (their zero may differ from the
+// default); empty text, lists and false flags are not.
+func (w directiveWriter) option(b *strings.Builder, indent string, o core.OptionSpec, v any) {
+	word := func(s string) string {
+		if o.Name == "policy" {
+			return "`" + s + "`" // it holds double quotes
+		}
+		if !o.Secret || w.secretEnv == nil {
+			return caddyQuote(s)
+		}
+		key := strings.ReplaceAll(strings.ToUpper("STSGATE_TEST_"+strings.NewReplacer("-", "_", "/", "_").Replace(w.name)+"_"+o.Name), ".", "_")
+		w.secretEnv[key] = s
+		return "{env." + key + "}"
+	}
+	switch o.Type {
+	case core.OptionText:
+		if s, _ := v.(string); s != "" {
+			fmt.Fprintf(b, "%s%s %s\n", indent, o.Caddyfile, word(s))
+		}
+	case core.OptionList:
+		var words []string
+		items, _ := v.([]any)
+		for _, item := range items {
+			words = append(words, caddyQuote(item.(string)))
+		}
+		if len(words) > 0 {
+			fmt.Fprintf(b, "%s%s %s\n", indent, o.Caddyfile, strings.Join(words, " "))
+		}
+	case core.OptionFlag:
+		if on, _ := v.(bool); on {
+			fmt.Fprintf(b, "%s%s\n", indent, o.Caddyfile)
+		}
+	case core.OptionDuration:
+		n, _ := v.(float64)
+		if n == 0 && o.PerIssuer && strings.Count(indent, "\t") > 2 {
+			return // an issuer's unset duration inherits the top level's
+		}
+		fmt.Fprintf(b, "%s%s %s\n", indent, o.Caddyfile, time.Duration(n))
+	case core.OptionInt:
+		n, _ := v.(float64)
+		fmt.Fprintf(b, "%s%s %d\n", indent, o.Caddyfile, int(n))
+	case core.OptionRoles:
+		items, _ := v.([]any)
+		for _, item := range items {
+			r := item.(map[string]any)
+			fmt.Fprintf(b, "%s%s %s %s %s\n", indent, o.Caddyfile, caddyQuote(r["claim"].(string)), caddyQuote(r["value"].(string)), caddyQuote(r["role_arn"].(string)))
+		}
+	}
 }
 
 // valueAt is the value at a dotted path of nested JSON objects.
 func valueAt(m map[string]any, path string) any {
 	head, rest, nested := strings.Cut(path, ".")
-	if !nested {
+	if !nested || m == nil {
 		return m[head]
 	}
 	inner, _ := m[head].(map[string]any)

@@ -29,6 +29,8 @@ type Case struct {
 	SessionName string
 	// WebIdentity expects the last STS call to forward the caller's token.
 	WebIdentity bool
+	// NoKeyFetch expects no discovery or JWKS request to either IdP.
+	NoKeyFetch bool
 }
 
 // Expected bodies, written out independently of the core's encoder.
@@ -143,6 +145,21 @@ func editedToken(alg string, edit func(jwt.MapClaims)) tokenFunc {
 			key = e.IdP.Ed
 		}
 		return Sign(alg, key, claimsFor(e, now, edit), nil)
+	}
+}
+
+// issuer2Token is a token of the second issuer (Env.IdP2).
+func issuer2Token(alg string, edit func(jwt.MapClaims)) tokenFunc {
+	return func(e *Env, now time.Time) string {
+		c := e.IdP2.Claims(now, user)
+		if edit != nil {
+			edit(c)
+		}
+		key := e.IdP2.RSA
+		if strings.HasPrefix(alg, "ES") {
+			key = e.IdP2.EC
+		}
+		return Sign(alg, key, c, nil)
 	}
 }
 
@@ -279,6 +296,27 @@ func Cases() []Case {
 		}), user),
 		{Name: "empty prefix/public healthz", Method: http.MethodGet, Path: "/healthz", Status: 200,
 			Headers: map[string]string{"Content-Type": "application/json"}, Body: healthBody},
+
+		issued("issuers/the first issuer's token, its role rule", "/multi/token", bearer(userToken("RS256")), user),
+		issued("issuers/the second issuer's token, its own rule and session claim", "/multi/token", bearer(issuer2Token("ES256", func(c jwt.MapClaims) {
+			c["team"] = "storage"
+			c["sub"] = "svc-backup"
+		})), "svc-backup"),
+		refused("issuers/a rule of the first issuer does not admit the second's token", "/multi/token", bearer(issuer2Token("RS256", func(c jwt.MapClaims) {
+			c["groups"] = []string{"sts-users"}
+		})), 403, "no role rule admits this token"),
+		{Name: "issuers/a kid only the other issuer has", Method: http.MethodPut, Path: "/multi/token",
+			Auth: bearer(func(e *Env, now time.Time) string {
+				c := e.IdP2.Claims(now, user)
+				c["team"] = "storage"
+				return Sign("RS256", e.IdP.RSA, c, nil)
+			}), Status: 401,
+			Headers: problemHeaders(401, "token signing key is unknown", map[string]string{"WWW-Authenticate": challengeInvalid}),
+			Body:    problemBody(401, "token signing key is unknown")},
+		{Name: "issuers/an unknown iss fetches no key", Method: http.MethodPut, Path: "/multi/token",
+			Auth: bearer(editedToken("RS256", func(c jwt.MapClaims) { c["iss"] = c["iss"].(string) + "/realms/elsewhere" })), Status: 401,
+			Headers: problemHeaders(401, "token has invalid issuer", map[string]string{"WWW-Authenticate": challengeInvalid}),
+			Body:    problemBody(401, "token has invalid issuer"), NoKeyFetch: true},
 
 		next("other path/GET /", http.MethodGet, "/"),
 		next("other path/PUT /apis/sts/tokens", http.MethodPut, "/apis/sts/tokens"),

@@ -34,8 +34,11 @@ type Mount struct {
 // handler that answers NextStatus with NextBody.
 type Env struct {
 	IdP *IdP
-	STS *fakests.STS
-	dir string
+	// IdP2 is a second issuer (its keys' kids end in -2), trusted beside
+	// IdP by the "multi" mount.
+	IdP2 *IdP
+	STS  *fakests.STS
+	dir  string
 	// refusedURL is an address where nothing listens.
 	refusedURL string
 }
@@ -47,6 +50,11 @@ func NewEnv() (*Env, error) {
 	if e.IdP, err = NewIdP(); err != nil {
 		return nil, err
 	}
+	if e.IdP2, err = NewIdP(); err != nil {
+		e.Close()
+		return nil, err
+	}
+	e.IdP2.RSA.Kid, e.IdP2.EC.Kid, e.IdP2.Ed.Kid = "rsa-2", "ec-2", "ed-2"
 	if e.STS, err = fakests.Start(nil); err != nil {
 		e.Close()
 		return nil, err
@@ -69,6 +77,9 @@ func NewEnv() (*Env, error) {
 func (e *Env) Close() {
 	if e.IdP != nil {
 		e.IdP.Close()
+	}
+	if e.IdP2 != nil {
+		e.IdP2.Close()
 	}
 	if e.STS != nil {
 		e.STS.Close()
@@ -114,12 +125,26 @@ func (e *Env) Mounts() []Mount {
 	root.PublicHealthz = true
 	root.JWT.HMACSecret = string(e.IdP.HMACSecret)
 
+	// Two issuers: people (IdP, admitted by groups) and workloads (IdP2,
+	// admitted by team, named by sub, with their own duration).
+	multi := e.base("/multi")
+	multi.JWT = core.DefaultConfig().JWT
+	people, workloads := core.DefaultConfig().JWT, core.DefaultConfig().JWT
+	people.Issuer, people.Audience = e.IdP.URL, []string{Audience}
+	people.Roles = []core.RoleRule{{Claim: "groups", Value: "sts-users", RoleARN: fakests.RoleOK}}
+	workloads.Issuer, workloads.Audience = e.IdP2.URL, []string{Audience}
+	workloads.Roles = []core.RoleRule{{Claim: "team", Value: "storage", RoleARN: fakests.RoleOK}}
+	workloads.SessionNameClaims = []string{"sub"}
+	workloads.Duration = 2 * time.Hour
+	multi.Issuers = []core.JWTConfig{people, workloads}
+
 	return []Mount{
 		{Name: "main", Config: main},
 		{Name: "nocreds", Config: nocreds},
 		{Name: "refused", Config: refused},
 		{Name: "webid", Config: webid},
 		{Name: "root", Config: root},
+		{Name: "multi", Config: multi},
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -46,7 +47,12 @@ type IdP struct {
 	// rsaCert is a self-signed certificate of RSA's key, published as the
 	// JWK's x5c: Ceph RGW refuses a web identity whose key has none.
 	rsaCert []byte
+	// fetches counts discovery and JWKS requests.
+	fetches atomic.Int64
 }
+
+// Fetches is how many discovery and JWKS requests the IdP has answered.
+func (p *IdP) Fetches() int64 { return p.fetches.Load() }
 
 // NewIdP starts an IdP on 127.0.0.1 with fresh keys.
 func NewIdP() (*IdP, error) {
@@ -86,6 +92,7 @@ func NewIdPAt(addr string) (*IdP, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		p.fetches.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"issuer":                                p.URL,
@@ -98,6 +105,7 @@ func NewIdPAt(addr string) (*IdP, error) {
 		})
 	})
 	mux.HandleFunc("/jwks", func(w http.ResponseWriter, r *http.Request) {
+		p.fetches.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(p.JWKS())
 	})

@@ -76,6 +76,7 @@ func check(e *Env, do Doer, c Case, extra func(c Case, a Answer) error) error {
 		req.Header.Set("Authorization", c.Auth(e, time.Now()))
 	}
 	before := len(e.STS.Calls())
+	fetched := e.IdP.Fetches() + e.IdP2.Fetches()
 	resp, err := do(req)
 	if err != nil {
 		return &Mismatch{Case: c.Name, Diffs: []string{"request failed: " + err.Error()}}
@@ -92,6 +93,11 @@ func check(e *Env, do Doer, c Case, extra func(c Case, a Answer) error) error {
 	for name, want := range c.Headers {
 		if got := resp.Header.Get(name); got != want {
 			diffs = append(diffs, fmt.Sprintf("header %s: got %q, want %q", name, got, want))
+		}
+	}
+	if c.NoKeyFetch {
+		if n := e.IdP.Fetches() + e.IdP2.Fetches() - fetched; n != 0 {
+			diffs = append(diffs, fmt.Sprintf("%d key fetches; want none", n))
 		}
 	}
 	calls := e.STS.Calls()

@@ -37,33 +37,63 @@ func Options(c core.Config) map[string]any {
 		if o.Core == "" || o.Traefik == "" {
 			continue
 		}
-		v := at(fields, o.Core)
-		switch o.Type {
-		case core.OptionDuration:
-			n, _ := v.(float64)
-			v = time.Duration(n).String()
-		case core.OptionRoles:
-			rules, _ := v.([]any)
-			for _, r := range rules {
-				rule := r.(map[string]any)
-				rule["roleArn"] = rule["role_arn"]
-				delete(rule, "role_arn")
-			}
-		case core.OptionInt:
-			if v == nil {
-				v = 0.0
-			}
-		}
-		if !zeroMeans[o.Name] && (v == nil || v == "" || v == false || v == 0.0 || v == "0s") {
+		if key, inJWT := strings.CutPrefix(o.Traefik, "jwt."); inJWT {
+			put(jwt, key, o, at(fields, o.Core))
 			continue
 		}
-		if key, inJWT := strings.CutPrefix(o.Traefik, "jwt."); inJWT {
-			jwt[key] = v
-		} else {
-			out[o.Traefik] = v
+		put(out, o.Traefik, o, at(fields, o.Core))
+		if o.PerIssuer {
+			put(jwt, o.Traefik, o, at(fields, "jwt."+o.Core))
 		}
 	}
+	list, _ := fields["issuers"].([]any)
+	var issuers []any
+	for _, item := range list {
+		block, _ := item.(map[string]any)
+		b := map[string]any{}
+		for _, o := range core.ConfigOptions {
+			if o.Core == "" || o.Traefik == "" {
+				continue
+			}
+			if key, inJWT := strings.CutPrefix(o.Traefik, "jwt."); inJWT {
+				put(b, key, o, at(block, strings.TrimPrefix(o.Core, "jwt.")))
+			} else if o.PerIssuer {
+				put(b, o.Traefik, o, at(block, o.Core))
+			}
+		}
+		issuers = append(issuers, b)
+	}
+	if len(issuers) > 0 {
+		out["issuers"] = issuers
+	}
 	return out
+}
+
+// put writes v, option o's value in Config's JSON, as key of m in the
+// plugin's spelling; zero values are left out except those of zeroMeans.
+func put(m map[string]any, key string, o core.OptionSpec, v any) {
+	switch o.Type {
+	case core.OptionDuration:
+		n, _ := v.(float64)
+		v = time.Duration(n).String()
+	case core.OptionRoles:
+		rules, _ := v.([]any)
+		for _, r := range rules {
+			rule := r.(map[string]any)
+			if arn, ok := rule["role_arn"]; ok {
+				rule["roleArn"] = arn
+				delete(rule, "role_arn")
+			}
+		}
+	case core.OptionInt:
+		if v == nil {
+			v = 0.0
+		}
+	}
+	if !zeroMeans[o.Name] && (v == nil || v == "" || v == false || v == 0.0 || v == "0s") {
+		return
+	}
+	m[key] = v
 }
 
 // at is the value at a dotted path of nested JSON objects.
