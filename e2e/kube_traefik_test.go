@@ -201,13 +201,12 @@ func TestKubeTraefikCRDProvider(t *testing.T) {
 // it), with the in-cluster CA path pointed at a real CA file.
 func TestKubernetesDocBlocks(t *testing.T) {
 	p := loadYaegiPlugin(t)
-	ca := newTestTLS(t).CAFile
 	loaded := 0
 	for _, b := range docBlocks(t, "docs/kubernetes.md") {
 		if b.lang != "yaml" {
 			continue
 		}
-		dec := yaml.NewDecoder(strings.NewReader(b.text))
+		dec := yaml.NewDecoder(strings.NewReader(inClusterCA(t, b.text)))
 		for {
 			var doc map[string]any
 			if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
@@ -218,9 +217,6 @@ func TestKubernetesDocBlocks(t *testing.T) {
 			var options []map[string]any
 			findPluginOptions(doc, false, &options)
 			for _, o := range options {
-				if jwt, ok := o["jwt"].(map[string]any); ok && jwt["caFile"] != nil {
-					jwt["caFile"] = ca
-				}
 				if _, err := p.build(o, conformance.NextHandler(), "docs"); err != nil {
 					t.Errorf("docs/kubernetes.md:%d: the plugin refuses these options: %v", b.line, err)
 				}
@@ -239,7 +235,7 @@ func TestKubernetesDocBlocks(t *testing.T) {
 		}
 		dir := t.TempDir()
 		path := filepath.Join(dir, "Caddyfile")
-		writeFile(t, path, []byte(strings.ReplaceAll(b.text, "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt", ca)))
+		writeFile(t, path, []byte(inClusterCA(t, b.text)))
 		cmd := exec.Command(bin, "validate", "--config", path, "--adapter", "caddyfile")
 		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "XDG_DATA_HOME=" + dir, "XDG_CONFIG_HOME=" + dir}
 		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Valid configuration") {

@@ -61,6 +61,19 @@ func docBlocks(t *testing.T, rel string) []readmeBlock {
 	return blocks
 }
 
+// inClusterCA points the Kubernetes CA path a pod has at a CA file of this
+// test, so that a documented configuration that trusts the API server
+// loads here as written otherwise.
+func inClusterCA(t *testing.T, text string) string {
+	t.Helper()
+	if !strings.Contains(text, "/run/secrets/kubernetes.io/serviceaccount/ca.crt") {
+		return text
+	}
+	ca := newTestTLS(t).CAFile
+	text = strings.ReplaceAll(text, "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt", ca)
+	return strings.ReplaceAll(text, "/run/secrets/kubernetes.io/serviceaccount/ca.crt", ca)
+}
+
 // shellCommands joins continued lines and drops comments.
 func shellCommands(text string) []string {
 	var cmds []string
@@ -96,7 +109,7 @@ func TestReadmeCaddyfileBlocksValidate(t *testing.T) {
 		n++
 		dir := t.TempDir()
 		path := filepath.Join(dir, "Caddyfile")
-		if err := os.WriteFile(path, []byte(b.text), 0o600); err != nil {
+		if err := os.WriteFile(path, []byte(inClusterCA(t, b.text)), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		cmd := exec.Command(bin, "validate", "--config", path, "--adapter", "caddyfile")
@@ -147,7 +160,7 @@ func TestReadmeTraefikBlocksLoad(t *testing.T) {
 			continue
 		}
 		var doc map[string]any
-		if err := yaml.Unmarshal([]byte(b.text), &doc); err != nil {
+		if err := yaml.Unmarshal([]byte(inClusterCA(t, b.text)), &doc); err != nil {
 			t.Errorf("README.md:%d: not YAML: %v", b.line, err)
 			continue
 		}
