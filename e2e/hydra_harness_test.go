@@ -36,6 +36,8 @@ type hydraServer struct {
 	redirect     string
 	clientID     string
 	clientSecret string
+	// stop ends Hydra (the test's cleanup does too).
+	stop func()
 }
 
 // startHydra runs Hydra with `serve all --dev` (plain-HTTP issuer) and
@@ -75,8 +77,9 @@ log:
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "SQA_OPT_OUT=true"}
 	start := time.Now()
 	out, done := testproc.Start(t, cmd)
+	h.stop = func() { testproc.Stop(cmd, done, 10*time.Second) }
 	t.Cleanup(func() {
-		testproc.Stop(cmd, done, 10*time.Second)
+		h.stop()
 		if t.Failed() {
 			t.Logf("hydra output:\n%s", out.String())
 		}

@@ -194,6 +194,17 @@ func TestKubeTraefikCRDProvider(t *testing.T) {
 		t.Fatalf("Traefik did not refuse the misspelt option with %q: %v", refusal, err)
 	}
 	put(2 * time.Hour) // the good Middleware still serves
+
+	// The same issuer as an element of issuers, with a duration of its own.
+	k.must(t, http.MethodPatch, "/apis/traefik.io/v1alpha1/namespaces/"+ns+"/middlewares/"+name, map[string]any{
+		"spec": map[string]any{"plugin": map[string]any{traefikPluginName: map[string]any{
+			"jwt": nil,
+			"issuers": []any{map[string]any{
+				"issuer": k.URL, "caFile": k.CAFile, "audience": []any{kubeAudience}, "duration": "3h",
+			}},
+		}}},
+	}, nil)
+	put(3 * time.Hour)
 }
 
 // TestKubernetesDocBlocks: docs/kubernetes.md's YAML parses, and each
