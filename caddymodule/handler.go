@@ -1,6 +1,7 @@
 // Package caddymodule is the Caddy build of stsgate: the http.handlers.sts_token
-// middleware serves HPE Cray's STS Token API ({prefix}/token and
-// {prefix}/healthz) with the stsgate core.
+// middleware serves HPE Cray's STS Token API ({prefix}/token,
+// {prefix}/healthz and, when asked, {prefix}/credentials) with the stsgate
+// core.
 //
 // The module is a thin adapter: it turns its JSON (or Caddyfile) options into
 // a core.Config, Caddy's logger into the core's *slog.Logger and Caddy's
@@ -30,14 +31,16 @@ func init() {
 // Handler issues temporary S3 credentials for Keycloak bearer tokens:
 // `PUT {prefix}/token` answers 201 with the STS's credentials for the role
 // the caller's claims select, `GET {prefix}/healthz` answers
-// `{"Status":"ok"}`. Every other request goes to the next handler untouched.
+// `{"Status":"ok"}`, and with container_credentials `GET {prefix}/credentials`
+// serves AWS SDKs that refresh by themselves. Every other request goes to
+// the next handler untouched.
 //
-// The handler authenticates its own two routes with bearer JWTs, so it runs
+// The handler authenticates its own routes with bearer JWTs, so it runs
 // before basic_auth in the Caddyfile's directive order: put no other
 // authentication in front of it.
 type Handler struct {
-	// Prefix is the path prefix of the two routes, {prefix}/token and
-	// {prefix}/healthz. An empty prefix serves /token and /healthz (for a
+	// Prefix is the path prefix of the routes, {prefix}/token,
+	// {prefix}/healthz and {prefix}/credentials. An empty prefix serves /token and /healthz (for a
 	// route that strips its prefix first). Default: /apis/sts.
 	Prefix *string `json:"prefix,omitempty"`
 
@@ -398,7 +401,7 @@ func newSTSClient(cfg core.Config) (*core.STSClient, error) {
 	return core.NewSTSClient(cfg.STS, creds)
 }
 
-// ServeHTTP answers the issuer's two routes and passes every other request
+// ServeHTTP answers the issuer's routes and passes every other request
 // to next. The core writes every answer itself, refusals included, so that
 // problem documents are byte for byte those of every other build.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {

@@ -94,7 +94,7 @@ func newConformanceEnv(t *testing.T) *conformance.Env {
 }
 
 // TestMountsRoundTrip: every conformance mount, written as Caddyfile by
-// mountDirective and adapted, maps back onto exactly its core.Config.
+// conformance.CaddyDirective and adapted, maps back onto exactly its core.Config.
 func TestMountsRoundTrip(t *testing.T) {
 	env := newConformanceEnv(t)
 	mounts := env.Mounts()
@@ -118,7 +118,7 @@ func TestMountsRoundTrip(t *testing.T) {
 
 // TestMountDirectiveCoversEveryField: configs that between them set every
 // core.Config field to a value other than its default round-trip exactly,
-// so a field the Caddyfile or mountDirective forgets fails here.
+// so a field the Caddyfile or conformance.CaddyDirective forgets fails here.
 func TestMountDirectiveCoversEveryField(t *testing.T) {
 	configs := fullConfigs()
 	values := make([]reflect.Value, len(configs))
@@ -127,7 +127,7 @@ func TestMountDirectiveCoversEveryField(t *testing.T) {
 	}
 	def := reflect.ValueOf(core.DefaultConfig())
 	for _, path := range defaultInAll(values, def, "Config") {
-		t.Errorf("%s keeps its default in every full config: set it in fullConfigs and teach mountDirective and the Caddyfile", path)
+		t.Errorf("%s keeps its default in every full config: set it in fullConfigs and teach conformance.CaddyDirective and the Caddyfile", path)
 	}
 	for _, c := range configs {
 		roundTrip(t, c)

@@ -46,7 +46,7 @@ func BenchmarkVerify(b *testing.B) {
 				name = alg + "/cached"
 			}
 			b.Run(name, func(b *testing.B) {
-				v := NewVerifier(testConfig().JWT, keys, nil)
+				v := newTokenVerifier(testConfig().JWT, keys, nil)
 				if !cached {
 					v.verified = nil
 				}

@@ -23,7 +23,7 @@ func TestVerifiedTokensSkipTheSignatureOnlyForTheSameToken(t *testing.T) {
 	keys := &countingKeys{KeySet: newTestKeys(t)}
 	signer := keys.KeySet.(*testKeys)
 	now := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
-	v := NewVerifier(testConfig().JWT, keys, func() time.Time { return now })
+	v := newTokenVerifier(testConfig().JWT, keys, func() time.Time { return now })
 	tok := signer.sign(t, "RS256", testClaims(now, "jane"))
 	verify := func(raw string) error {
 		_, err := v.Verify(context.Background(), raw)
@@ -55,7 +55,7 @@ func TestVerifiedTokensAnswerOnlyInsideTheTokensWindow(t *testing.T) {
 	keys := newTestKeys(t)
 	start := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
 	now := start
-	v := NewVerifier(testConfig().JWT, keys, func() time.Time { return now })
+	v := newTokenVerifier(testConfig().JWT, keys, func() time.Time { return now })
 	claims := testClaims(start, "jane")
 	claims["nbf"] = start.Unix()
 	tok := keys.sign(t, "RS256", claims)
@@ -73,7 +73,7 @@ func TestVerifiedTokensAnswerOnlyInsideTheTokensWindow(t *testing.T) {
 }
 
 // verifiedOrError is Verify's error, for checkDetail.
-func (v *Verifier) verifiedOrError(raw string) error {
+func (v *tokenVerifier) verifiedOrError(raw string) error {
 	_, err := v.Verify(context.Background(), raw)
 	return err
 }

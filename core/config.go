@@ -30,6 +30,11 @@ const (
 	DefaultFetchTimeout    = 10 * time.Second
 	DefaultMaxTokenBytes   = 16 << 10
 	DefaultCacheMaxEntries = 4096
+	// DefaultKeyMaxAge is how long fetched keys are trusted before the next
+	// request refetches them (cool-down permitting; old keys are kept when
+	// that fetch fails), so that a key removed at the IdP stops being
+	// trusted soon after.
+	DefaultKeyMaxAge = 10 * time.Minute
 	// MinCacheWindow is the least a cached credential is served with:
 	// boto3 refreshes credentials with less than 15 minutes left, so a
 	// shorter window would make every SDK call fetch them again.
@@ -53,8 +58,8 @@ var DefaultAlgorithms = []string{
 	"EdDSA",
 }
 
-// HMACAlgorithms are allowed only when an HMAC secret is configured.
-var HMACAlgorithms = []string{"HS256", "HS384", "HS512"}
+// hmacAlgorithms are allowed only when an HMAC secret is configured.
+var hmacAlgorithms = []string{"HS256", "HS384", "HS512"}
 
 // Config is the issuer's whole configuration. Each field is the option
 // whose row in ConfigOptions has the field's JSON path as Core: what it
@@ -118,7 +123,7 @@ type CredentialsConfig struct {
 }
 
 // JWTConfig says how the bearer tokens of one issuer are validated
-// (NewVerifier) and, in its identity fields, how they map to STS calls:
+// (newTokenVerifier) and, in its identity fields, how they map to STS calls:
 // those left zero are the top-level Config's (see Config.Trusted).
 type JWTConfig struct {
 	Issuer             string        `json:"issuer,omitempty"`
@@ -143,11 +148,11 @@ type JWTConfig struct {
 	Duration          time.Duration `json:"duration,omitempty"`
 }
 
-// TrustedIssuer is one issuer a gateway trusts, as Config.Trusted resolves
+// trustedIssuer is one issuer a gateway trusts, as Config.Trusted resolves
 // it: its JWTConfig with every identity field filled (its own or the
 // top-level Config's), and the prefix its options are named with in errors
 // ("jwt." or "issuers[N].").
-type TrustedIssuer struct {
+type trustedIssuer struct {
 	JWT    JWTConfig
 	Prefix string
 	// own reports which identity options the issuer's block set itself.
@@ -156,12 +161,12 @@ type TrustedIssuer struct {
 
 // Trusted is the issuers cfg trusts: JWT alone, or each of Issuers, with
 // the identity options each leaves unset taken from the top level.
-func (c Config) Trusted() []TrustedIssuer {
+func (c Config) trusted() []trustedIssuer {
 	blocks := []JWTConfig{c.JWT}
 	if len(c.Issuers) > 0 {
 		blocks = c.Issuers
 	}
-	out := make([]TrustedIssuer, len(blocks))
+	out := make([]trustedIssuer, len(blocks))
 	for i, j := range blocks {
 		prefix := "jwt."
 		if len(c.Issuers) > 0 {
@@ -196,7 +201,7 @@ func (c Config) Trusted() []TrustedIssuer {
 		} else {
 			j.Duration = c.Duration
 		}
-		t := TrustedIssuer{JWT: j, Prefix: prefix, own: own}
+		t := trustedIssuer{JWT: j, Prefix: prefix, own: own}
 		out[i] = t
 	}
 	return out
@@ -204,7 +209,7 @@ func (c Config) Trusted() []TrustedIssuer {
 
 // option is the name errors give an identity option of t: its own when its
 // block set it, else the top level's.
-func (t TrustedIssuer) option(name string) string {
+func (t trustedIssuer) option(name string) string {
 	if t.own[name] {
 		return t.Prefix + name
 	}
@@ -292,7 +297,7 @@ func (j JWTConfig) normalized() JWTConfig {
 	if len(j.Algorithms) == 0 {
 		j.Algorithms = append([]string(nil), DefaultAlgorithms...)
 		if j.HMACSecret != "" {
-			j.Algorithms = append(j.Algorithms, HMACAlgorithms...)
+			j.Algorithms = append(j.Algorithms, hmacAlgorithms...)
 		}
 	}
 	return j
@@ -344,7 +349,7 @@ func (c Config) Validate() error {
 		return configError("issuers", "give jwt (one issuer) or issuers (several), not both")
 	}
 	seen := map[string]bool{}
-	for _, t := range c.Trusted() {
+	for _, t := range c.trusted() {
 		if err := t.validate(c); err != nil {
 			return err
 		}
@@ -363,7 +368,7 @@ func (c Config) Validate() error {
 
 // validate checks one trusted issuer: its identity options (named as its
 // block or the top level wrote them) and its jwt options.
-func (t TrustedIssuer) validate(c Config) error {
+func (t trustedIssuer) validate(c Config) error {
 	j := t.JWT
 	if c.Mode == ModeAssumeRole && j.RoleARN == "" && len(j.Roles) == 0 {
 		return configError(t.option("role_arn"), "required when mode is assume_role (or give role rules)")

@@ -20,7 +20,7 @@ import (
 
 // checkFiles is the load-time error of cfg's files, if any.
 func checkFiles(cfg Config) error {
-	for _, t := range cfg.Trusted() {
+	for _, t := range cfg.trusted() {
 		if p := t.JWT.JWKSFile; p != "" {
 			if fi, err := os.Stat(p); err == nil {
 				if fi.IsDir() {
@@ -52,7 +52,7 @@ func checkFiles(cfg Config) error {
 // spelling of the option.
 func (c Config) Warnings() []*ConfigError {
 	var w []*ConfigError
-	trusted := c.Trusted()
+	trusted := c.trusted()
 	for _, t := range trusted {
 		if p := t.JWT.JWKSFile; p != "" {
 			if _, err := os.Stat(p); os.IsNotExist(err) {

@@ -1,6 +1,6 @@
 // Package core is stsgate's issuer, independent of any gateway: it answers
 // PUT {prefix}/token, GET {prefix}/healthz and GET {prefix}/credentials
-// (Issuer), validates bearer JWTs (Verifier, with the key sources of
+// (Issuer), validates bearer JWTs (tokenVerifier, with the key sources of
 // keys*.go), and calls the STS with its own
 // standard-library client (STSClient: SigV4, the Query API, retries).
 // The Caddy module and the Traefik plugin are thin adapters around it;

@@ -33,8 +33,8 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Issuer answers {prefix}/token and {prefix}/healthz as docs/api.md pins
-// them down. It starts no goroutines, so it needs no Close.
+// Issuer answers {prefix}/token, {prefix}/healthz and, with
+// ContainerCredentials, {prefix}/credentials as docs/api.md pins them down. It starts no goroutines, so it needs no Close.
 type Issuer struct {
 	// cfg is a pointer so that reading one field under yaegi does not copy
 	// the whole Config (see doc.go).
@@ -94,7 +94,7 @@ func New(cfg Config, opts Options) (*Issuer, error) {
 		metrics:     opts.Metrics,
 		now:         opts.Now,
 	}
-	trusted := cfg.Trusted()
+	trusted := cfg.trusted()
 	for _, t := range trusted {
 		keys := opts.Keys
 		if keys == nil || len(trusted) > 1 {
@@ -292,7 +292,7 @@ func serveToken(i *Issuer, w http.ResponseWriter, r *http.Request, route string)
 		return
 	}
 	ev.accessKeyID = creds.AccessKeyID
-	ev.expiration = FormatExpiration(creds.Expiration)
+	ev.expiration = formatExpiration(creds.Expiration)
 	ev.cached = cached
 	if route == routeToken {
 		writeToken(w, r, i.cfg.EndpointURL, creds, ev.expiration)
@@ -468,9 +468,9 @@ func assume(i *Issuer, ctx context.Context, req *stsRequest) (Credentials, error
 // counts it.
 func (i *Issuer) stsFailed(ctx context.Context, start time.Time, err error) error {
 	if err == nil {
-		err = STSBadAnswer(nil)
+		err = badSTSAnswer(nil)
 	} else if _, ok := asError(err); !ok && ctx.Err() == context.DeadlineExceeded {
-		err = STSTimeout(i.stsTimeout, err)
+		err = stsTimedOut(i.stsTimeout, err)
 	}
 	if i.metrics != nil {
 		i.metrics.STSCall(i.now().Sub(start), classify(err).Kind.Outcome())

@@ -189,7 +189,7 @@ func TestCacheNeverCrossesIdentitiesAndRefreshesAhead(t *testing.T) {
 
 func TestCacheDoesNotKeepFailures(t *testing.T) {
 	keys := newTestKeys(t)
-	sts := &stubSTS{err: STSRejected("AccessDenied", "no", nil)}
+	sts := &stubSTS{err: rejectedBySTS("AccessDenied", "no", nil)}
 	cfg := testConfig()
 	cfg.Cache = 15 * time.Minute
 	iss := newTestIssuer(t, cfg, keys, sts, nil)

@@ -21,9 +21,9 @@ const (
 	maxRSABits = 16384
 )
 
-// JWK is one signature-verification key read from a JWKS document, a PEM
-// file or given to a StaticKeySet.
-type JWK struct {
+// jsonWebKey is one signature-verification key read from a JWKS document, a PEM
+// file or given to a staticKeySet.
+type jsonWebKey struct {
 	// KID is the key's "kid"; empty when the source has none.
 	KID string
 	// Kty is "RSA", "EC" or "OKP".
@@ -41,11 +41,11 @@ type JWK struct {
 	anyKID bool
 }
 
-// Fits reports whether the key may verify a token signed with alg: RS* and
+// fits reports whether the key may verify a token signed with alg: RS* and
 // PS* need an RSA key, ES256/ES384/ES512 an EC key on P-256/P-384/P-521,
 // EdDSA an Ed25519 key, and a key with an alg of its own only that alg. No
-// JWK fits HS*: HMAC secrets never come from a key document.
-func (k JWK) Fits(alg string) bool {
+// key fits HS*: HMAC secrets never come from a key document.
+func (k jsonWebKey) fits(alg string) bool {
 	if k.Alg != "" && k.Alg != alg {
 		return false
 	}
@@ -83,13 +83,13 @@ func ecKeyOn(key any, curve string) bool {
 // with a kid, the keys of that kid (and keys without a kid of their own, such
 // as PEM keys); without one, every key. Only keys that fit alg are returned.
 // The result is never nil.
-func selectKeys(keys []JWK, kid, alg string) []any {
+func selectKeys(keys []jsonWebKey, kid, alg string) []any {
 	out := make([]any, 0, 1)
 	for _, k := range keys {
 		if kid != "" && k.KID != kid && !k.anyKID {
 			continue
 		}
-		if k.Fits(alg) {
+		if k.fits(alg) {
 			out = append(out, k.Key)
 		}
 	}
@@ -117,12 +117,12 @@ type jwksJSON struct {
 	Keys []json.RawMessage `json:"keys"`
 }
 
-// ParseJWKS reads a JWKS document (RFC 7517) into its signature-verification
+// parseJWKS reads a JWKS document (RFC 7517) into its signature-verification
 // keys. Keys of an unsupported type or curve, keys with a use other than
 // "sig" or key_ops without "verify", and malformed or weak keys (RSA moduli
 // under 2048 bits, EC points off their curve) are skipped. It fails when the
 // document is not a JWKS or holds no usable key.
-func ParseJWKS(data []byte) ([]JWK, error) {
+func parseJWKS(data []byte) ([]jsonWebKey, error) {
 	var doc jwksJSON
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("not a JWKS document: %v", err)
@@ -130,7 +130,7 @@ func ParseJWKS(data []byte) ([]JWK, error) {
 	if doc.Keys == nil {
 		return nil, errors.New(`not a JWKS document: no "keys" member`)
 	}
-	keys := make([]JWK, 0, len(doc.Keys))
+	keys := make([]jsonWebKey, 0, len(doc.Keys))
 	var firstSkip string
 	for i, raw := range doc.Keys {
 		k, err := parseJWK(raw)
@@ -151,18 +151,18 @@ func ParseJWKS(data []byte) ([]JWK, error) {
 	return keys, nil
 }
 
-func parseJWK(raw json.RawMessage) (JWK, error) {
+func parseJWK(raw json.RawMessage) (jsonWebKey, error) {
 	var j jwkJSON
 	if err := json.Unmarshal(raw, &j); err != nil {
-		return JWK{}, fmt.Errorf("malformed: %v", err)
+		return jsonWebKey{}, fmt.Errorf("malformed: %v", err)
 	}
 	if j.Use != "" && j.Use != "sig" {
-		return JWK{}, fmt.Errorf("use is %q, not sig", j.Use)
+		return jsonWebKey{}, fmt.Errorf("use is %q, not sig", j.Use)
 	}
 	if j.KeyOps != nil && !jwkHasOp(j.KeyOps, "verify") {
-		return JWK{}, errors.New(`key_ops lacks "verify"`)
+		return jsonWebKey{}, errors.New(`key_ops lacks "verify"`)
 	}
-	k := JWK{KID: j.Kid, Kty: j.Kty, Alg: j.Alg, Use: j.Use}
+	k := jsonWebKey{KID: j.Kid, Kty: j.Kty, Alg: j.Alg, Use: j.Use}
 	var err error
 	switch j.Kty {
 	case "RSA":
@@ -175,7 +175,7 @@ func parseJWK(raw json.RawMessage) (JWK, error) {
 		err = fmt.Errorf("unsupported kty %q", j.Kty)
 	}
 	if err != nil {
-		return JWK{}, err
+		return jsonWebKey{}, err
 	}
 	return k, nil
 }
@@ -290,32 +290,32 @@ func parseOKPJWK(j jwkJSON) (ed25519.PublicKey, error) {
 
 // jwkFromPublicKey wraps a public key from a PEM block or a caller, applying
 // the same checks as a JWKS member.
-func jwkFromPublicKey(key any) (JWK, error) {
+func jwkFromPublicKey(key any) (jsonWebKey, error) {
 	switch k := key.(type) {
 	case *rsa.PublicKey:
 		if k == nil {
 			break
 		}
 		if err := checkRSAKey(k); err != nil {
-			return JWK{}, err
+			return jsonWebKey{}, err
 		}
-		return JWK{Kty: "RSA", Key: k}, nil
+		return jsonWebKey{Kty: "RSA", Key: k}, nil
 	case *ecdsa.PublicKey:
 		if k == nil || k.Curve == nil {
 			break
 		}
 		name := k.Curve.Params().Name
 		if _, _, ok := ecCurve(name); !ok {
-			return JWK{}, fmt.Errorf("unsupported EC curve %q", name)
+			return jsonWebKey{}, fmt.Errorf("unsupported EC curve %q", name)
 		}
-		return JWK{Kty: "EC", Key: k}, nil
+		return jsonWebKey{Kty: "EC", Key: k}, nil
 	case ed25519.PublicKey:
 		if len(k) != ed25519.PublicKeySize {
-			return JWK{}, errors.New("malformed Ed25519 key")
+			return jsonWebKey{}, errors.New("malformed Ed25519 key")
 		}
-		return JWK{Kty: "OKP", Key: k}, nil
+		return jsonWebKey{Kty: "OKP", Key: k}, nil
 	}
-	return JWK{}, fmt.Errorf("unsupported key type %T", key)
+	return jsonWebKey{}, fmt.Errorf("unsupported key type %T", key)
 }
 
 // decodeB64URL decodes base64url, tolerating the padding RFC 7515 forbids.

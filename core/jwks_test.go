@@ -146,7 +146,7 @@ func TestParseJWKSKeyTypes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			keys, err := ParseJWKS(ktJWKS(t, tc.jwk))
+			keys, err := parseJWKS(ktJWKS(t, tc.jwk))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -157,7 +157,7 @@ func TestParseJWKSKeyTypes(t *testing.T) {
 			if k.Kty != tc.kty || k.KID != tc.jwk["kid"] {
 				t.Fatalf("got kty %q kid %q", k.Kty, k.KID)
 			}
-			if !k.Fits(tc.alg) {
+			if !k.fits(tc.alg) {
 				t.Fatalf("key does not fit %s", tc.alg)
 			}
 			if !ktVerifies(t, tc.alg, tc.priv, []any{k.Key}) {
@@ -210,7 +210,7 @@ func TestParseJWKSSkipsUnusableKeys(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			keys, err := ParseJWKS(doc)
+			keys, err := parseJWKS(doc)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -219,7 +219,7 @@ func TestParseJWKSSkipsUnusableKeys(t *testing.T) {
 			}
 			// Alone, the unusable key makes the document unusable.
 			doc, _ = json.Marshal(map[string]any{"keys": []any{tc.jwk}})
-			if _, err := ParseJWKS(doc); err == nil {
+			if _, err := parseJWKS(doc); err == nil {
 				t.Fatal("a JWKS with no usable key was accepted")
 			}
 		})
@@ -228,7 +228,7 @@ func TestParseJWKSSkipsUnusableKeys(t *testing.T) {
 
 func TestParseJWKSRefusesNonJWKS(t *testing.T) {
 	for _, doc := range []string{``, `null`, `[]`, `{}`, `{"keys":null}`, `{"keys":[]}`, `{"keys":{}}`, `<html>`} {
-		if _, err := ParseJWKS([]byte(doc)); err == nil {
+		if _, err := parseJWKS([]byte(doc)); err == nil {
 			t.Errorf("%q accepted", doc)
 		}
 	}
@@ -250,20 +250,20 @@ func TestJWKSKeyFits(t *testing.T) {
 	}
 	for alg, want := range fits {
 		for name, key := range keys {
-			got := JWK{Key: key}.Fits(alg)
+			got := jsonWebKey{Key: key}.fits(alg)
 			if got != (name == want) {
 				t.Errorf("%s key fits %q: %v", name, alg, got)
 			}
 		}
 	}
 	// A JWK's own alg must equal the token's.
-	if (JWK{Key: rsaPub, Alg: "RS256"}).Fits("PS256") {
+	if (jsonWebKey{Key: rsaPub, Alg: "RS256"}).fits("PS256") {
 		t.Error("an RS256 JWK fits PS256")
 	}
-	if !(JWK{Key: rsaPub, Alg: "PS256"}).Fits("PS256") {
+	if !(jsonWebKey{Key: rsaPub, Alg: "PS256"}).fits("PS256") {
 		t.Error("a PS256 JWK does not fit PS256")
 	}
-	if (JWK{Key: p256, Alg: "ES384"}).Fits("ES384") {
+	if (jsonWebKey{Key: p256, Alg: "ES384"}).fits("ES384") {
 		t.Error("a P-256 key with alg ES384 fits ES384")
 	}
 }
@@ -273,17 +273,17 @@ func TestSelectKeys(t *testing.T) {
 	r2 := &ktRSAKey(t, 2048).PublicKey
 	ec := &ktECKey(t, elliptic.P256()).PublicKey
 	pemKey := &ktRSAKey(t, 2048).PublicKey
-	set := []JWK{
+	set := []jsonWebKey{
 		{KID: "a", Kty: "RSA", Key: r1},
 		{KID: "b", Kty: "RSA", Key: r2, Alg: "RS256"},
 		{KID: "a", Kty: "EC", Key: ec},
 		{KID: "", Kty: "RSA", Key: r2},
 	}
-	withPEM := append(append([]JWK(nil), set...), JWK{Kty: "RSA", Key: pemKey, anyKID: true})
+	withPEM := append(append([]jsonWebKey(nil), set...), jsonWebKey{Kty: "RSA", Key: pemKey, anyKID: true})
 
 	tests := []struct {
 		name     string
-		keys     []JWK
+		keys     []jsonWebKey
 		kid, alg string
 		want     []any
 	}{
@@ -326,7 +326,7 @@ func BenchmarkParseJWKS(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := ParseJWKS(doc); err != nil {
+		if _, err := parseJWKS(doc); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -40,11 +40,11 @@ type StatsKeySet interface {
 }
 
 // NewKeySet builds the key set that cfg asks for:
-//   - jwks_url: a RemoteKeySet;
-//   - jwks_file: a FileKeySet;
-//   - issuer alone: a DiscoveryKeySet (unless the algorithm allow-list holds
+//   - jwks_url: a remoteKeySet;
+//   - jwks_file: a fileKeySet;
+//   - issuer alone: a discoveryKeySet (unless the algorithm allow-list holds
 //     only HS* algorithms);
-//   - hmac_secret: a StaticKeySet of the secret, alone or combined with one
+//   - hmac_secret: a staticKeySet of the secret, alone or combined with one
 //     of the above so that HS* tokens get the secret and only the secret, and
 //     every other alg only the asymmetric source.
 //
@@ -55,7 +55,7 @@ func NewKeySet(cfg JWTConfig, log *slog.Logger) (KeySet, error) {
 	if cfg.JWKSURL != "" && cfg.JWKSFile != "" {
 		return nil, &ConfigError{Option: "jwt.jwks_url", Reason: "give jwks_url or jwks_file, not both"}
 	}
-	opts := RemoteOptions{
+	opts := remoteOptions{
 		RefreshCooldown: cfg.RefreshCooldown,
 		FetchTimeout:    cfg.FetchTimeout,
 		MaxAge:          cfg.KeyMaxAge,
@@ -77,12 +77,12 @@ func NewKeySet(cfg JWTConfig, log *slog.Logger) (KeySet, error) {
 		asym = sharedKeySet("jwks\x00"+u+"\x00"+remoteKey, func() StatsKeySet {
 			o := opts
 			o.Client = tlsCfg.client()
-			return NewRemoteKeySet(u, o)
+			return newRemoteKeySet(u, o)
 		})
 	case cfg.JWKSFile != "":
 		path := filepath.Clean(cfg.JWKSFile)
 		asym = sharedKeySet("file\x00"+path, func() StatsKeySet {
-			return NewFileKeySet(path)
+			return newFileKeySet(path)
 		})
 	case cfg.Issuer != "" && wantsAsymmetric(cfg.Algorithms):
 		if err := checkKeyURL(cfg.Issuer); err != nil {
@@ -92,7 +92,7 @@ func NewKeySet(cfg JWTConfig, log *slog.Logger) (KeySet, error) {
 		asym = sharedKeySet("discovery\x00"+issuer+"\x00"+remoteKey, func() StatsKeySet {
 			o := opts
 			o.Client = tlsCfg.client()
-			return NewDiscoveryKeySet(issuer, o)
+			return newDiscoveryKeySet(issuer, o)
 		})
 	}
 
@@ -102,7 +102,7 @@ func NewKeySet(cfg JWTConfig, log *slog.Logger) (KeySet, error) {
 		}
 		return asym, nil
 	}
-	secret, err := NewStaticKeySet([]byte(cfg.HMACSecret))
+	secret, err := newStaticKeySet([]byte(cfg.HMACSecret))
 	if err != nil {
 		return nil, &ConfigError{Option: "jwt.hmac_secret", Reason: err.Error()}
 	}
@@ -129,7 +129,7 @@ func wantsAsymmetric(algs []string) bool {
 // hmacSplitKeySet sends HS* to the HMAC secret and every other alg to the
 // asymmetric source, so neither ever sees the other's algorithms.
 type hmacSplitKeySet struct {
-	hmac *StaticKeySet
+	hmac *staticKeySet
 	asym StatsKeySet
 }
 

@@ -11,30 +11,30 @@ import (
 	"time"
 )
 
-// DiscoveryKeySet finds the JWKS URL by OIDC discovery, lazily: the first
+// discoveryKeySet finds the JWKS URL by OIDC discovery, lazily: the first
 // Keys call GETs {issuer}/.well-known/openid-configuration, requires its
 // issuer to equal the configured one exactly and follows its jwks_uri, which
-// is then served as a RemoteKeySet. A failed discovery is retried by a later
+// is then served as a remoteKeySet. A failed discovery is retried by a later
 // call after a short backoff (see refresher); concurrent callers share one.
 // Discovery is not repeated once it succeeded.
-type DiscoveryKeySet struct {
+type discoveryKeySet struct {
 	issuer    string
 	configURL string
 	display   string
-	opts      RemoteOptions
+	opts      remoteOptions
 	now       func() time.Time
 
 	mu      sync.Mutex
-	remote  *RemoteKeySet // set once discovery succeeded
+	remote  *remoteKeySet // set once discovery succeeded
 	refresh refresher
 }
 
-// NewDiscoveryKeySet returns a key set for the OIDC issuer. It makes no
+// newDiscoveryKeySet returns a key set for the OIDC issuer. It makes no
 // request.
-func NewDiscoveryKeySet(issuer string, opts RemoteOptions) *DiscoveryKeySet {
+func newDiscoveryKeySet(issuer string, opts remoteOptions) *discoveryKeySet {
 	configURL := strings.TrimRight(issuer, "/") + "/.well-known/openid-configuration"
 	opts = opts.withDefaults()
-	d := &DiscoveryKeySet{
+	d := &discoveryKeySet{
 		issuer:    issuer,
 		configURL: configURL,
 		display:   redactKeyURL(configURL),
@@ -48,7 +48,7 @@ func NewDiscoveryKeySet(issuer string, opts RemoteOptions) *DiscoveryKeySet {
 
 // Stats returns how many discovery and JWKS fetches were started and how many
 // of them failed.
-func (d *DiscoveryKeySet) Stats() (fetches, failures uint64) {
+func (d *discoveryKeySet) Stats() (fetches, failures uint64) {
 	d.mu.Lock()
 	fetches, failures = d.refresh.stats()
 	remote := d.remote
@@ -62,7 +62,7 @@ func (d *DiscoveryKeySet) Stats() (fetches, failures uint64) {
 }
 
 // Keys implements KeySet.
-func (d *DiscoveryKeySet) Keys(ctx context.Context, kid, alg string) ([]any, error) {
+func (d *discoveryKeySet) Keys(ctx context.Context, kid, alg string) ([]any, error) {
 	d.mu.Lock()
 	for {
 		if remote := d.remote; remote != nil {
@@ -82,16 +82,16 @@ func (d *DiscoveryKeySet) Keys(ctx context.Context, kid, alg string) ([]any, err
 	}
 }
 
-// fetchFunc is the refresher's fetch: discovery, then a RemoteKeySet for
+// fetchFunc is the refresher's fetch: discovery, then a remoteKeySet for
 // the jwks_uri it names.
-func (d *DiscoveryKeySet) fetchFunc() func(ctx context.Context) (func(), error) {
+func (d *discoveryKeySet) fetchFunc() func(ctx context.Context) (func(), error) {
 	return func(ctx context.Context) (func(), error) {
 		jwksURL, err := d.discover(ctx)
 		if err != nil {
 			return nil, err
 		}
 		return func() {
-			remote := NewRemoteKeySet(jwksURL, d.opts)
+			remote := newRemoteKeySet(jwksURL, d.opts)
 			remote.now = d.now
 			d.remote = remote
 		}, nil
@@ -105,7 +105,7 @@ type discoveryDocument struct {
 	JWKSURI string `json:"jwks_uri"`
 }
 
-func (d *DiscoveryKeySet) discover(ctx context.Context) (string, error) {
+func (d *discoveryKeySet) discover(ctx context.Context) (string, error) {
 	body, err := fetchKeyDocument(ctx, d.opts.Client, d.configURL, d.display, d.opts.FetchTimeout)
 	if err != nil {
 		return "", err

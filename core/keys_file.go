@@ -16,7 +16,7 @@ import (
 // fileRecheckInterval is the least time between two looks at a key file.
 const fileRecheckInterval = time.Second
 
-// FileKeySet serves the keys of a local file, for sites without a reachable
+// fileKeySet serves the keys of a local file, for sites without a reachable
 // identity provider: a JWKS document, or PEM with one or more PUBLIC KEY,
 // RSA PUBLIC KEY or CERTIFICATE blocks (other blocks are ignored). PEM keys
 // have no kid and are candidates for any token kid; a certificate only
@@ -26,12 +26,12 @@ const fileRecheckInterval = time.Second
 // (size, modification time or identity, looked at once per second at most).
 // A file unreadable on first use makes Keys fail with KindKeysUnavailable;
 // once keys were read, a later unreadable or malformed version keeps them.
-type FileKeySet struct {
+type fileKeySet struct {
 	path string
 	now  func() time.Time
 
 	mu        sync.Mutex
-	keys      []JWK
+	keys      []jsonWebKey
 	have      bool
 	info      os.FileInfo // of the file the keys came from
 	checked   bool
@@ -41,21 +41,21 @@ type FileKeySet struct {
 	failures  uint64
 }
 
-// NewFileKeySet returns a key set for the file at path. It does not read it.
-func NewFileKeySet(path string) *FileKeySet {
-	return &FileKeySet{path: path, now: time.Now}
+// newFileKeySet returns a key set for the file at path. It does not read it.
+func newFileKeySet(path string) *fileKeySet {
+	return &fileKeySet{path: path, now: time.Now}
 }
 
 // Stats returns how many times the file was (re)read and how many of those
 // reads failed.
-func (s *FileKeySet) Stats() (fetches, failures uint64) {
+func (s *fileKeySet) Stats() (fetches, failures uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.reads, s.failures
 }
 
 // Keys implements KeySet.
-func (s *FileKeySet) Keys(ctx context.Context, kid, alg string) ([]any, error) {
+func (s *fileKeySet) Keys(ctx context.Context, kid, alg string) ([]any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -72,7 +72,7 @@ func (s *FileKeySet) Keys(ctx context.Context, kid, alg string) ([]any, error) {
 
 // refresh re-reads the file if it changed since the keys were read (or a
 // read failed). Called with s.mu held.
-func (s *FileKeySet) refresh() {
+func (s *fileKeySet) refresh() {
 	current, statErr := os.Stat(s.path)
 	if statErr == nil && s.have && sameFileVersion(s.info, current) {
 		return
@@ -102,7 +102,7 @@ func sameFileVersion(a, b os.FileInfo) bool {
 
 // readKeyFile reads and parses a key file, returning the FileInfo of the very
 // file it read.
-func readKeyFile(path string) ([]JWK, os.FileInfo, error) {
+func readKeyFile(path string) ([]jsonWebKey, os.FileInfo, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
@@ -127,10 +127,10 @@ func readKeyFile(path string) ([]JWK, os.FileInfo, error) {
 }
 
 // parseKeyFile reads a JWKS document (it starts with "{") or PEM.
-func parseKeyFile(data []byte) ([]JWK, error) {
+func parseKeyFile(data []byte) ([]jsonWebKey, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) > 0 && trimmed[0] == '{' {
-		return ParseJWKS(trimmed)
+		return parseJWKS(trimmed)
 	}
 	return parsePEMKeys(data)
 }
@@ -138,8 +138,8 @@ func parseKeyFile(data []byte) ([]JWK, error) {
 // parsePEMKeys reads the public keys of PUBLIC KEY, RSA PUBLIC KEY and
 // CERTIFICATE blocks. Unlike a JWKS member, a bad block fails the whole
 // file: the operator wrote it and should hear about it.
-func parsePEMKeys(data []byte) ([]JWK, error) {
-	var keys []JWK
+func parsePEMKeys(data []byte) ([]jsonWebKey, error) {
+	var keys []jsonWebKey
 	rest := data
 	for n := 1; ; n++ {
 		var block *pem.Block

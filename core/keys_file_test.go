@@ -60,8 +60,8 @@ func ktWriteFile(t testing.TB, path string, data []byte, mtime time.Time) {
 	}
 }
 
-func newKTFile(path string, clk *fakeClock) *FileKeySet {
-	s := NewFileKeySet(path)
+func newKTFile(path string, clk *fakeClock) *fileKeySet {
+	s := newFileKeySet(path)
 	s.now = clk.Now
 	return s
 }

@@ -12,23 +12,15 @@ import (
 	"time"
 )
 
-// Limits of a remote key source.
-const (
-	// DefaultKeyMaxAge is how long fetched keys are trusted before the next
-	// request refetches them (cool-down permitting; old keys are kept when
-	// that fetch fails), so that a key removed at the IdP stops being
-	// trusted soon after.
-	DefaultKeyMaxAge = 10 * time.Minute
-	// maxKeyDocumentBytes caps a JWKS or discovery document.
-	maxKeyDocumentBytes = 1 << 20
-)
+// maxKeyDocumentBytes caps a JWKS or discovery document.
+const maxKeyDocumentBytes = 1 << 20
 
 // keysUnavailableDetail is what the caller is told when no keys can be had.
 const keysUnavailableDetail = "token signing keys are unavailable"
 
-// RemoteOptions tune a RemoteKeySet or a DiscoveryKeySet. Zero (or
+// remoteOptions tune a remoteKeySet or a discoveryKeySet. Zero (or
 // negative) values take the defaults.
-type RemoteOptions struct {
+type remoteOptions struct {
 	// Client makes the requests. Default: http.DefaultClient.
 	Client *http.Client
 	// RefreshCooldown is the least time between the starts of two fetches.
@@ -44,7 +36,7 @@ type RemoteOptions struct {
 	Logger *slog.Logger
 }
 
-func (o RemoteOptions) withDefaults() RemoteOptions {
+func (o remoteOptions) withDefaults() remoteOptions {
 	if o.Client == nil {
 		o.Client = http.DefaultClient
 	}
@@ -63,30 +55,30 @@ func (o RemoteOptions) withDefaults() RemoteOptions {
 	return o
 }
 
-// RemoteKeySet serves the keys of a JWKS URL, modelled on go-oidc's
-// RemoteKeySet and aws-sdk-go-v2's CredentialsCache. Nothing is fetched until
+// remoteKeySet serves the keys of a JWKS URL, modelled on go-oidc's
+// remoteKeySet and aws-sdk-go-v2's CredentialsCache. Nothing is fetched until
 // the first Keys call. The keys are cached; an unknown kid (or no key that
 // fits the alg), or keys older than MaxAge, cause a refetch, paced and shared
 // among concurrent callers by a refresher (flight.go). A failed fetch keeps
 // the old keys.
-type RemoteKeySet struct {
+type remoteKeySet struct {
 	url     string
 	display string // url without its password, for errors
-	opts    RemoteOptions
+	opts    remoteOptions
 	now     func() time.Time
 
 	mu        sync.Mutex
-	keys      []JWK
+	keys      []jsonWebKey
 	have      bool      // keys were fetched at least once
 	fetchedAt time.Time // of the last good fetch
 	refresh   refresher
 }
 
-// NewRemoteKeySet returns a key set for the JWKS at jwksURL. It makes no
+// newRemoteKeySet returns a key set for the JWKS at jwksURL. It makes no
 // request.
-func NewRemoteKeySet(jwksURL string, opts RemoteOptions) *RemoteKeySet {
+func newRemoteKeySet(jwksURL string, opts remoteOptions) *remoteKeySet {
 	opts = opts.withDefaults()
-	s := &RemoteKeySet{
+	s := &remoteKeySet{
 		url:     jwksURL,
 		display: redactKeyURL(jwksURL),
 		opts:    opts,
@@ -98,14 +90,14 @@ func NewRemoteKeySet(jwksURL string, opts RemoteOptions) *RemoteKeySet {
 }
 
 // Stats returns how many fetches were started and how many of them failed.
-func (s *RemoteKeySet) Stats() (fetches, failures uint64) {
+func (s *remoteKeySet) Stats() (fetches, failures uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.refresh.stats()
 }
 
 // Keys implements KeySet.
-func (s *RemoteKeySet) Keys(ctx context.Context, kid, alg string) ([]any, error) {
+func (s *remoteKeySet) Keys(ctx context.Context, kid, alg string) ([]any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// ran: a fetch ended while this caller was waiting for one; it takes
@@ -145,7 +137,7 @@ func (s *RemoteKeySet) Keys(ctx context.Context, kid, alg string) ([]any, error)
 // fetchFunc is the refresher's fetch: the keys, stored on success. A
 // failed refetch keeps the keys of the last good fetch (had, at fetchedAt)
 // and says so in the log.
-func (s *RemoteKeySet) fetchFunc(had bool, fetchedAt time.Time) func(ctx context.Context) (func(), error) {
+func (s *remoteKeySet) fetchFunc(had bool, fetchedAt time.Time) func(ctx context.Context) (func(), error) {
 	return func(ctx context.Context) (func(), error) {
 		keys, err := s.fetch(ctx)
 		if err != nil {
@@ -165,12 +157,12 @@ func (s *RemoteKeySet) fetchFunc(had bool, fetchedAt time.Time) func(ctx context
 	}
 }
 
-func (s *RemoteKeySet) fetch(ctx context.Context) ([]JWK, error) {
+func (s *remoteKeySet) fetch(ctx context.Context) ([]jsonWebKey, error) {
 	body, err := fetchKeyDocument(ctx, s.opts.Client, s.url, s.display, s.opts.FetchTimeout)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := ParseJWKS(body)
+	keys, err := parseJWKS(body)
 	if err != nil {
 		return nil, fmt.Errorf("JWKS from %s: %v", s.display, err)
 	}

@@ -6,30 +6,30 @@ import (
 	"fmt"
 )
 
-// StaticKeySet serves fixed keys: public keys for tests and hosts that hold
+// staticKeySet serves fixed keys: public keys for tests and hosts that hold
 // their own, and the HMAC secret. An HMAC secret is returned for HS256,
 // HS384 and HS512 and for nothing else; public keys are never returned for
 // HS*. Keeping the two apart is what defeats algorithm confusion (an RS256
 // public key used as an HS256 secret).
-type StaticKeySet struct {
-	keys    []JWK
+type staticKeySet struct {
+	keys    []jsonWebKey
 	secrets [][]byte
 }
 
-// NewStaticKeySet returns a key set of the given keys, each one of:
+// newStaticKeySet returns a key set of the given keys, each one of:
 //   - []byte: an HMAC secret (non-empty), a candidate for every HS* token;
 //   - *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey: a key without a
 //     kid, a candidate for every token whose alg it fits;
-//   - JWK: a key with its own kid and alg, selected as a JWKS member is.
+//   - jsonWebKey: a key with its own kid and alg, selected as a JWKS member is.
 //
 // Keys are checked as JWKS members are (RSA at least 2048 bits, EC on P-256,
 // P-384 or P-521).
-func NewStaticKeySet(keys ...any) (*StaticKeySet, error) {
-	s := &StaticKeySet{}
+func newStaticKeySet(keys ...any) (*staticKeySet, error) {
+	s := &staticKeySet{}
 	for i, key := range keys {
 		// Plain assertions, not a type switch: yaegi's type switch does not
-		// recognise an interpreted struct type such as JWK.
-		if k, ok := key.(JWK); ok {
+		// recognise an interpreted struct type such as jsonWebKey.
+		if k, ok := key.(jsonWebKey); ok {
 			checked, err := jwkFromPublicKey(k.Key)
 			if err != nil {
 				return nil, fmt.Errorf("key %d: %v", i, err)
@@ -64,10 +64,10 @@ func NewStaticKeySet(keys ...any) (*StaticKeySet, error) {
 
 // Stats implements the counters of the other key sets: a static set never
 // fetches.
-func (s *StaticKeySet) Stats() (fetches, failures uint64) { return 0, 0 }
+func (s *staticKeySet) Stats() (fetches, failures uint64) { return 0, 0 }
 
 // Keys implements KeySet.
-func (s *StaticKeySet) Keys(ctx context.Context, kid, alg string) ([]any, error) {
+func (s *staticKeySet) Keys(ctx context.Context, kid, alg string) ([]any, error) {
 	if isHMACAlg(alg) {
 		out := make([]any, 0, len(s.secrets))
 		for _, secret := range s.secrets {

@@ -26,12 +26,12 @@ func TestNewKeySetSelection(t *testing.T) {
 		wantType  string
 		wantError string // option named by the *ConfigError
 	}{
-		{"jwks_url", JWTConfig{JWKSURL: "https://idp.example/jwks-sel-1"}, "*core.RemoteKeySet", ""},
-		{"jwks_url with issuer", JWTConfig{Issuer: "https://idp.example", JWKSURL: "https://idp.example/jwks-sel-2"}, "*core.RemoteKeySet", ""},
-		{"jwks_file", JWTConfig{JWKSFile: keyFile}, "*core.FileKeySet", ""},
-		{"issuer alone", JWTConfig{Issuer: "https://idp.example/sel-3"}, "*core.DiscoveryKeySet", ""},
-		{"hmac alone", JWTConfig{HMACSecret: "s3cret-s3cret-s3cret-s3cret-s3cret"}, "*core.StaticKeySet", ""},
-		{"hmac with issuer, HS-only allow-list", JWTConfig{Issuer: "my-app", HMACSecret: "x", Algorithms: []string{"HS256"}}, "*core.StaticKeySet", ""},
+		{"jwks_url", JWTConfig{JWKSURL: "https://idp.example/jwks-sel-1"}, "*core.remoteKeySet", ""},
+		{"jwks_url with issuer", JWTConfig{Issuer: "https://idp.example", JWKSURL: "https://idp.example/jwks-sel-2"}, "*core.remoteKeySet", ""},
+		{"jwks_file", JWTConfig{JWKSFile: keyFile}, "*core.fileKeySet", ""},
+		{"issuer alone", JWTConfig{Issuer: "https://idp.example/sel-3"}, "*core.discoveryKeySet", ""},
+		{"hmac alone", JWTConfig{HMACSecret: "s3cret-s3cret-s3cret-s3cret-s3cret"}, "*core.staticKeySet", ""},
+		{"hmac with issuer, HS-only allow-list", JWTConfig{Issuer: "my-app", HMACSecret: "x", Algorithms: []string{"HS256"}}, "*core.staticKeySet", ""},
 		{"hmac with jwks_url", JWTConfig{JWKSURL: "https://idp.example/jwks-sel-4", HMACSecret: "x"}, "*core.hmacSplitKeySet", ""},
 		{"hmac with issuer", JWTConfig{Issuer: "https://idp.example/sel-5", HMACSecret: "x"}, "*core.hmacSplitKeySet", ""},
 		{"nothing", JWTConfig{}, "", "jwt"},
@@ -67,14 +67,14 @@ func TestNewKeySetSelection(t *testing.T) {
 
 func ktTypeName(v any) string {
 	switch v.(type) {
-	case *RemoteKeySet:
-		return "*core.RemoteKeySet"
-	case *FileKeySet:
-		return "*core.FileKeySet"
-	case *DiscoveryKeySet:
-		return "*core.DiscoveryKeySet"
-	case *StaticKeySet:
-		return "*core.StaticKeySet"
+	case *remoteKeySet:
+		return "*core.remoteKeySet"
+	case *fileKeySet:
+		return "*core.fileKeySet"
+	case *discoveryKeySet:
+		return "*core.discoveryKeySet"
+	case *staticKeySet:
+		return "*core.staticKeySet"
 	case *hmacSplitKeySet:
 		return "*core.hmacSplitKeySet"
 	}
@@ -109,7 +109,7 @@ func TestKeySetHMACIsolation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	static, err := NewStaticKeySet([]byte(secret), &rsaKey.PublicKey, JWK{KID: "ed", Key: ed})
+	static, err := newStaticKeySet([]byte(secret), &rsaKey.PublicKey, jsonWebKey{KID: "ed", Key: ed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,19 +158,19 @@ func TestKeySetHMACIsolation(t *testing.T) {
 func TestNewStaticKeySetRefusals(t *testing.T) {
 	small := ktRSAKey(t, 1024)
 	for name, key := range map[string]any{
-		"empty secret":    []byte{},
-		"small RSA":       &small.PublicKey,
-		"private key":     small,
-		"string":          "secret",
-		"JWK with no key": JWK{KID: "x"},
-		"JWK kty mismatch": JWK{KID: "x", Kty: "EC",
+		"empty secret":           []byte{},
+		"small RSA":              &small.PublicKey,
+		"private key":            small,
+		"string":                 "secret",
+		"jsonWebKey with no key": jsonWebKey{KID: "x"},
+		"jsonWebKey kty mismatch": jsonWebKey{KID: "x", Kty: "EC",
 			Key: ktEdKey(t).Public()},
 	} {
-		if _, err := NewStaticKeySet(key); err == nil {
+		if _, err := newStaticKeySet(key); err == nil {
 			t.Errorf("%s accepted", name)
 		}
 	}
-	if _, err := NewStaticKeySet(); err == nil {
+	if _, err := newStaticKeySet(); err == nil {
 		t.Error("no keys accepted")
 	}
 }

@@ -59,7 +59,7 @@ func parsePolicyTemplate(src string) (*policyTemplate, error) {
 }
 
 // loadPolicy parses the session policy of one trusted issuer.
-func loadPolicy(t TrustedIssuer) (*policyTemplate, error) {
+func loadPolicy(t trustedIssuer) (*policyTemplate, error) {
 	src := t.JWT.Policy
 	if t.JWT.PolicyFile != "" {
 		data, err := os.ReadFile(t.JWT.PolicyFile)

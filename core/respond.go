@@ -70,7 +70,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, e *Error, allow string
 	})
 }
 
-// writeToken answers the credentials; expiration is FormatExpiration's of
+// writeToken answers the credentials; expiration is formatExpiration's of
 // c.Expiration, which the caller needs too.
 func writeToken(w http.ResponseWriter, r *http.Request, endpointURL string, c Credentials, expiration string) {
 	h := w.Header()
@@ -123,10 +123,10 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, contentType s
 	}
 }
 
-// FormatExpiration writes t in UTC exactly as Python's datetime.isoformat()
+// formatExpiration writes t in UTC exactly as Python's datetime.isoformat()
 // writes an aware UTC time: "+00:00", and six fractional digits (truncated,
 // as Python keeps microseconds) only when there is a fraction of a second.
-func FormatExpiration(t time.Time) string {
+func formatExpiration(t time.Time) string {
 	t = t.UTC()
 	if t.Nanosecond() < 1000 {
 		return t.Format("2006-01-02T15:04:05+00:00")

@@ -19,8 +19,8 @@ func TestFormatExpirationMatchesPythonIsoformat(t *testing.T) {
 		{time.Date(2019, 9, 24, 4, 17, 51, 500000000, time.FixedZone("CEST", 2*3600)), "2019-09-24T02:17:51.500000+00:00"},
 	}
 	for _, tt := range tests {
-		if got := FormatExpiration(tt.in); got != tt.want {
-			t.Errorf("FormatExpiration(%v) = %q, want %q", tt.in, got, tt.want)
+		if got := formatExpiration(tt.in); got != tt.want {
+			t.Errorf("formatExpiration(%v) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

@@ -47,10 +47,10 @@ type Credentials struct {
 	Expiration      time.Time
 }
 
-// NewCredentials builds Credentials from an STS answer's fields. Keys and
+// newCredentials builds Credentials from an STS answer's fields. Keys and
 // tokens are base64 or JWTs, so whitespace in them is layout (AWS's own
 // examples wrap the token) and is removed.
-func NewCredentials(accessKeyID, secretAccessKey, sessionToken string, expiration time.Time) Credentials {
+func newCredentials(accessKeyID, secretAccessKey, sessionToken string, expiration time.Time) Credentials {
 	if strings.Trim(accessKeyID+secretAccessKey+sessionToken, visibleASCII) == "" {
 		// No white space anywhere: one library call instead of three.
 		return Credentials{AccessKeyID: accessKeyID, SecretAccessKey: secretAccessKey, SessionToken: sessionToken, Expiration: expiration}
@@ -65,7 +65,7 @@ func NewCredentials(accessKeyID, secretAccessKey, sessionToken string, expiratio
 
 // Missing names the first field an STS answer left empty, or "" when none
 // is: an answer without one of them is not an STS answer.
-func (c Credentials) Missing() string {
+func (c Credentials) missing() string {
 	return missingField(c)
 }
 

@@ -12,8 +12,8 @@ import (
 // maxSTSMessage bounds how much of an STS error message reaches the caller.
 const maxSTSMessage = 200
 
-// STSRejected is an STS error answer (an error document or status).
-func STSRejected(code, message string, cause error) *Error {
+// rejectedBySTS is an STS error answer (an error document or status).
+func rejectedBySTS(code, message string, cause error) *Error {
 	detail := "STS refused the request"
 	if code != "" {
 		detail += ": " + code
@@ -31,18 +31,18 @@ func STSRejected(code, message string, cause error) *Error {
 	return &Error{Kind: KindSTSRejected, Detail: detail, Err: cause}
 }
 
-// STSBadAnswer is an answer that is not an STS document.
-func STSBadAnswer(cause error) *Error {
+// badSTSAnswer is an answer that is not an STS document.
+func badSTSAnswer(cause error) *Error {
 	return &Error{Kind: KindSTSBadAnswer, Detail: "STS answered with something that is not an STS answer", Err: cause}
 }
 
-// STSUnreachable is an STS that could not be connected to.
-func STSUnreachable(cause error) *Error {
+// stsUnreachable is an STS that could not be connected to.
+func stsUnreachable(cause error) *Error {
 	return &Error{Kind: KindSTSBadAnswer, Detail: "STS is unreachable", Err: cause}
 }
 
-// STSTimeout is an STS that did not answer within the configured timeout.
-func STSTimeout(timeout time.Duration, cause error) *Error {
+// stsTimedOut is an STS that did not answer within the configured timeout.
+func stsTimedOut(timeout time.Duration, cause error) *Error {
 	return &Error{Kind: KindSTSTimeout, Detail: "STS did not answer within " + timeout.String(), Err: cause}
 }
 

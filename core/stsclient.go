@@ -323,7 +323,7 @@ func (c *STSClient) retry(parent, ctx context.Context, body []byte, keys *Access
 func stsAttempt(c *STSClient, ctx context.Context, body []byte, keys *AccessKeys, redact []string) (creds Credentials, retry, transport bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
-		return creds, false, false, STSBadAnswer(err)
+		return creds, false, false, badSTSAnswer(err)
 	}
 	// Canonical keys set directly: what Header.Set does, minus its work.
 	req.Header["Content-Type"] = []string{stsContentType}
@@ -334,7 +334,7 @@ func stsAttempt(c *STSClient, ctx context.Context, body []byte, keys *AccessKeys
 	req.Header["User-Agent"] = []string{stsUserAgent}
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return creds, true, true, STSUnreachable(err)
+		return creds, true, true, stsUnreachable(err)
 	}
 	answer, err := readSTSAnswer(resp.Body)
 	resp.Body.Close()
@@ -354,10 +354,10 @@ func (c *STSClient) answerFailed(status int, answer []byte, readErr error, redac
 		if e, ok := asError(readErr); ok {
 			return Credentials{}, false, false, e
 		}
-		return Credentials{}, true, true, STSUnreachable(readErr)
+		return Credentials{}, true, true, stsUnreachable(readErr)
 	}
 	if status >= 300 && status <= 399 {
-		return Credentials{}, false, false, STSBadAnswer(fmt.Errorf("STS answered HTTP %d, a redirect", status))
+		return Credentials{}, false, false, badSTSAnswer(fmt.Errorf("STS answered HTTP %d, a redirect", status))
 	}
 	creds, err := parseSTSAnswer(status, answer, redact)
 	if err != nil {
@@ -370,9 +370,9 @@ func (c *STSClient) answerFailed(status int, answer []byte, readErr error, redac
 // caller went away, else the timeout (ours, or an earlier one of the caller's).
 func (c *STSClient) contextError(parent, ctx context.Context, cause error) *Error {
 	if parent.Err() == context.Canceled {
-		return STSBadAnswer(fmt.Errorf("the STS call was cancelled: %v", stsCause(cause)))
+		return badSTSAnswer(fmt.Errorf("the STS call was cancelled: %v", stsCause(cause)))
 	}
-	return STSTimeout(c.timeout, stsCause(cause))
+	return stsTimedOut(c.timeout, stsCause(cause))
 }
 
 // stsCause unwraps one level of *Error so that a timeout's cause reads as the

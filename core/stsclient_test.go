@@ -559,7 +559,7 @@ func TestSTSClientBackoff(t *testing.T) {
 // TestDurationHint: RGW's reasonless InvalidArgument for a duration over an
 // hour names the likely cause; anything else is left as it is.
 func TestDurationHint(t *testing.T) {
-	bare := STSRejected("InvalidArgument", "", nil)
+	bare := rejectedBySTS("InvalidArgument", "", nil)
 	cases := []struct {
 		name string
 		err  error
@@ -568,9 +568,9 @@ func TestDurationHint(t *testing.T) {
 	}{
 		{"RGW over an hour", bare, 2 * time.Hour, true},
 		{"RGW at an hour", bare, time.Hour, false},
-		{"a reason given", STSRejected("InvalidArgument", "bad policy", nil), 2 * time.Hour, false},
-		{"another code", STSRejected("AccessDenied", "", nil), 2 * time.Hour, false},
-		{"a timeout", STSTimeout(time.Second, nil), 2 * time.Hour, false},
+		{"a reason given", rejectedBySTS("InvalidArgument", "bad policy", nil), 2 * time.Hour, false},
+		{"another code", rejectedBySTS("AccessDenied", "", nil), 2 * time.Hour, false},
+		{"a timeout", stsTimedOut(time.Second, nil), 2 * time.Hour, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

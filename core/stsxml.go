@@ -65,7 +65,7 @@ func readSTSAnswer(r io.Reader) ([]byte, error) {
 		return nil, err
 	}
 	if len(body) > maxSTSAnswer {
-		return nil, STSBadAnswer(fmt.Errorf("the STS answer is larger than %d bytes", maxSTSAnswer))
+		return nil, badSTSAnswer(fmt.Errorf("the STS answer is larger than %d bytes", maxSTSAnswer))
 	}
 	return body, nil
 }
@@ -107,7 +107,7 @@ func parseSTSSuccess(body []byte) (out Credentials, ok bool) {
 		// Another spelling, or none: classifySTSAnswer reads it.
 		return out, false
 	}
-	out = NewCredentials(c.AccessKeyID, c.SecretAccessKey, c.SessionToken, exp.UTC())
+	out = newCredentials(c.AccessKeyID, c.SecretAccessKey, c.SessionToken, exp.UTC())
 	return out, missingField(out) == ""
 }
 
@@ -179,8 +179,8 @@ func stsCredentials(status int, c stsCredentialsXML) (Credentials, error) {
 			return Credentials{}, stsBadAnswer(status, "has an unreadable Expiration", err)
 		}
 	}
-	out := NewCredentials(c.AccessKeyID, c.SecretAccessKey, c.SessionToken, exp)
-	if missing := out.Missing(); missing != "" {
+	out := newCredentials(c.AccessKeyID, c.SecretAccessKey, c.SessionToken, exp)
+	if missing := out.missing(); missing != "" {
 		return Credentials{}, stsBadAnswer(status, "has no "+missing, nil)
 	}
 	return out, nil
@@ -218,11 +218,11 @@ func stsBadAnswer(status int, what string, cause error) *Error {
 	if cause != nil {
 		err = fmt.Errorf("STS answered HTTP %d: the answer %s: %v", status, what, cause)
 	}
-	return STSBadAnswer(err)
+	return badSTSAnswer(err)
 }
 
 // stsRejected builds the KindSTSRejected *Error of an STS error document
-// (Detail "STS refused the request: Code: Message", see STSRejected), the
+// (Detail "STS refused the request: Code: Message", see rejectedBySTS), the
 // message cleaned of control characters, stripped of the redact values and
 // cut to maxSTSMessage bytes.
 func stsRejected(status int, e stsErrorXML, redact []string) *Error {
@@ -235,7 +235,7 @@ func stsRejected(status int, e stsErrorXML, redact []string) *Error {
 	if id := truncateText(cleanSTSText(e.RequestID, redact), 128); id != "" {
 		cause += ", request id " + id
 	}
-	return STSRejected(code, msg, fmt.Errorf("%s", cause))
+	return rejectedBySTS(code, msg, fmt.Errorf("%s", cause))
 }
 
 // cleanSTSText turns control characters into spaces, collapses whitespace

@@ -67,7 +67,7 @@ func (s *stubSTS) answer(ctx context.Context, session string) (Credentials, erro
 	}, nil
 }
 
-// testKeys is a fresh RSA and EC key pair served through a StaticKeySet-like
+// testKeys is a fresh RSA and EC key pair served through a staticKeySet-like
 // KeySet.
 type testKeys struct {
 	rsa *rsa.PrivateKey

@@ -12,7 +12,7 @@ import (
 type trust struct {
 	// name is the issuer's iss ("" for a lone issuer that checks none).
 	name     string
-	verifier *Verifier
+	verifier *tokenVerifier
 	keys     KeySet
 	roleARN  string
 	roles    []RoleRule
@@ -22,14 +22,14 @@ type trust struct {
 	duration     time.Duration
 }
 
-func newTrust(t TrustedIssuer, keys KeySet, now func() time.Time) (*trust, error) {
+func newTrust(t trustedIssuer, keys KeySet, now func() time.Time) (*trust, error) {
 	policy, err := loadPolicy(t)
 	if err != nil {
 		return nil, err
 	}
 	return &trust{
 		name:         t.JWT.Issuer,
-		verifier:     NewVerifier(t.JWT, keys, now),
+		verifier:     newTokenVerifier(t.JWT, keys, now),
 		keys:         keys,
 		roleARN:      t.JWT.RoleARN,
 		roles:        t.JWT.Roles,

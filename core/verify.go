@@ -14,7 +14,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Verifier checks bearer JWTs. golang-jwt verifies the signature; the claims
+// tokenVerifier checks bearer JWTs. golang-jwt verifies the signature; the claims
 // are decoded into a plain map and checked here, with an injected clock,
 // because decoding into structs that embed jwt.RegisteredClaims reads as empty
 // under yaegi (an expired token was accepted there) and because the refusal
@@ -22,7 +22,7 @@ import (
 //
 // The header's jku, x5u, jwk and x5c members are never read: keys come only
 // from the configured KeySet.
-type Verifier struct {
+type tokenVerifier struct {
 	keys      KeySet
 	allowed   map[string]bool
 	issuer    string
@@ -34,8 +34,8 @@ type Verifier struct {
 	verified *verifiedTokens
 }
 
-// NewVerifier builds a Verifier from a normalised JWTConfig.
-func NewVerifier(cfg JWTConfig, keys KeySet, now func() time.Time) *Verifier {
+// newTokenVerifier builds a tokenVerifier from a normalised JWTConfig.
+func newTokenVerifier(cfg JWTConfig, keys KeySet, now func() time.Time) *tokenVerifier {
 	cfg = Config{JWT: cfg}.normalized().JWT
 	if now == nil {
 		now = time.Now
@@ -46,7 +46,7 @@ func NewVerifier(cfg JWTConfig, keys KeySet, now func() time.Time) *Verifier {
 			allowed[alg] = true
 		}
 	}
-	return &Verifier{
+	return &tokenVerifier{
 		keys:      keys,
 		allowed:   allowed,
 		issuer:    cfg.Issuer,
@@ -69,12 +69,12 @@ type tokenHeader struct {
 //
 // A token verified before is answered from the cache by a short function;
 // the full check, verifyFull, runs only on a miss (see doc.go).
-func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
+func (v *tokenVerifier) Verify(ctx context.Context, raw string) (Claims, error) {
 	return verifyToken(v, ctx, raw)
 }
 
 // verifyToken is Verify, for the issuer's hot path (see doc.go).
-func verifyToken(v *Verifier, ctx context.Context, raw string) (Claims, error) {
+func verifyToken(v *tokenVerifier, ctx context.Context, raw string) (Claims, error) {
 	if v.verified == nil || len(raw) > v.maxBytes {
 		return v.verifyFull(ctx, raw, "")
 	}
@@ -86,7 +86,7 @@ func verifyToken(v *Verifier, ctx context.Context, raw string) (Claims, error) {
 }
 
 // verifyFull checks raw in full and, when key is not empty, caches it.
-func (v *Verifier) verifyFull(ctx context.Context, raw, key string) (Claims, error) {
+func (v *tokenVerifier) verifyFull(ctx context.Context, raw, key string) (Claims, error) {
 	if len(raw) > v.maxBytes {
 		return nil, invalidToken("token is too large")
 	}
@@ -125,7 +125,7 @@ func (v *Verifier) verifyFull(ctx context.Context, raw, key string) (Claims, err
 	return Claims(claims), nil
 }
 
-func (v *Verifier) verifySignature(ctx context.Context, header tokenHeader, signingString string, signature []byte) error {
+func (v *tokenVerifier) verifySignature(ctx context.Context, header tokenHeader, signingString string, signature []byte) error {
 	method := jwt.GetSigningMethod(header.Alg)
 	if method == nil {
 		return invalidToken("token algorithm is not allowed")
@@ -152,7 +152,7 @@ func classifyKeyError(err error) *Error {
 	return &Error{Kind: KindKeysUnavailable, Detail: "token signing keys are unavailable", Err: err}
 }
 
-func (v *Verifier) checkClaims(c Claims) error {
+func (v *tokenVerifier) checkClaims(c Claims) error {
 	now := v.now()
 	exp, ok, valid := numericDate(c, "exp")
 	if !valid {
@@ -191,7 +191,7 @@ func (v *Verifier) checkClaims(c Claims) error {
 
 // validity is the window in which checkClaims passes for claims that passed
 // it once: from the later of nbf and iat to exp, widened by the leeway.
-func (v *Verifier) validity(c Claims) (from, until time.Time) {
+func (v *tokenVerifier) validity(c Claims) (from, until time.Time) {
 	exp, _, _ := numericDate(c, "exp")
 	until = exp.Add(v.leeway)
 	for _, name := range []string{"nbf", "iat"} {

@@ -45,7 +45,7 @@ func TestVerifierSignedButHostile(t *testing.T) {
 		{"header array", `["RS256"]`, claims + `}`, "token is malformed"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			v := NewVerifier(cfg, keys, func() time.Time { return now })
+			v := newTokenVerifier(cfg, keys, func() time.Time { return now })
 			_, err := v.Verify(context.Background(), keys.signRaw(t, tt.header, tt.payload))
 			checkDetail(t, err, tt.detail)
 		})

@@ -45,7 +45,7 @@ func TestVerifierClaimsWithInjectedClock(t *testing.T) {
 				tt.edit(claims)
 			}
 			now := tt.now
-			v := NewVerifier(cfg, keys, func() time.Time { return now })
+			v := newTokenVerifier(cfg, keys, func() time.Time { return now })
 			_, err := v.Verify(context.Background(), keys.sign(t, "RS256", claims))
 			checkDetail(t, err, tt.detail)
 		})
@@ -78,7 +78,7 @@ func TestVerifierHeaderChecks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := NewVerifier(cfg, keys, nil)
+			v := newTokenVerifier(cfg, keys, nil)
 			_, err := v.Verify(context.Background(), tt.token)
 			checkDetail(t, err, tt.detail)
 		})
@@ -86,7 +86,7 @@ func TestVerifierHeaderChecks(t *testing.T) {
 }
 
 func TestVerifierKeysUnavailableIs503(t *testing.T) {
-	v := NewVerifier(DefaultConfig().JWT, failingKeys{}, nil)
+	v := newTokenVerifier(DefaultConfig().JWT, failingKeys{}, nil)
 	keys := newTestKeys(t)
 	_, err := v.Verify(context.Background(), keys.sign(t, "RS256", testClaims(time.Now(), "jane")))
 	e, ok := asError(err)

@@ -1,7 +1,8 @@
 package e2e
 
 // The direct baseline: aws-sdk-go-v2's STS client calling MinIO, the way a
-// client holding keys would, and the way the Caddy build calls it.
+// client holding keys would. (Both gateways call the STS with the core's own
+// client; the Caddy build uses the SDK only for its own credentials chain.)
 
 import (
 	"context"

@@ -19,7 +19,7 @@ import (
 	"github.com/stsgate/stsgate/core"
 	"github.com/stsgate/stsgate/internal/conformance"
 	"github.com/stsgate/stsgate/internal/testproc"
-	"github.com/stsgate/stsgate/traefikplugin/plugintest"
+	"github.com/stsgate/stsgate/internal/plugintest"
 )
 
 // Variants each gateway serves, one port each.

@@ -1,9 +1,9 @@
 package e2e
 
-// The STS clients behind the two gateways, priced alone: aws-sdk-go-v2
-// configured as the Caddy build and BenchmarkGateways' direct rows configure it,
-// and the core's standard-library client (SigV4, HTTP, XML) that Traefik
-// interprets, compiled here. Both call the conformance fake STS on loopback,
+// Two STS clients priced alone: aws-sdk-go-v2 configured as
+// BenchmarkGateways' direct rows configure it, and the core's
+// standard-library client (SigV4, HTTP, XML) that both gateways call it with
+// (Traefik interprets it; compiled here). Both call the conformance fake STS on loopback,
 // whose cost is the same in both.
 //
 //	cd e2e && go test -run '^$' -bench BenchmarkSTSClient .

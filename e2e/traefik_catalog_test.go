@@ -29,7 +29,7 @@ import (
 	"github.com/stsgate/stsgate/core"
 	"github.com/stsgate/stsgate/internal/conformance"
 	"github.com/stsgate/stsgate/internal/fakests"
-	"github.com/stsgate/stsgate/traefikplugin/plugintest"
+	"github.com/stsgate/stsgate/internal/plugintest"
 )
 
 // traefikManifest is Traefik's plugins.Manifest.

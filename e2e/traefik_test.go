@@ -31,7 +31,7 @@ import (
 
 	"github.com/stsgate/stsgate/internal/conformance"
 	"github.com/stsgate/stsgate/internal/fakests"
-	"github.com/stsgate/stsgate/traefikplugin/plugintest"
+	"github.com/stsgate/stsgate/internal/plugintest"
 )
 
 // traefikPluginName is the plugin's name in the static configuration

@@ -1,7 +1,8 @@
 // Package traefikplugin is the Traefik middleware plugin of stsgate: a thin
 // adapter that turns Traefik's plugin options (the Caddy options, in
-// camelCase) into a core.Config and serves {prefix}/token and
-// {prefix}/healthz with the core issuer, passing every other request on.
+// camelCase) into a core.Config and serves {prefix}/token, {prefix}/healthz
+// and, with containerCredentials, {prefix}/credentials with the core issuer,
+// passing every other request on.
 //
 // Traefik interprets this package with yaegi: it imports only the standard
 // library and the core (golang-jwt comes from the repository's vendor/),
@@ -47,8 +48,8 @@ import (
 // bare integer is read as seconds. Secrets can be given inline or as a path
 // in the matching ...File option.
 type Config struct {
-	// Prefix is the path prefix of the two routes, {prefix}/token and
-	// {prefix}/healthz. Empty serves /token and /healthz, for a router that
+	// Prefix is the path prefix of the routes, {prefix}/token,
+	// {prefix}/healthz and {prefix}/credentials. Empty serves /token and /healthz, for a router that
 	// strips the prefix first. Default: "/apis/sts".
 	Prefix string `json:"prefix"`
 	// EndpointURL is the S3 endpoint handed to clients in the Token document

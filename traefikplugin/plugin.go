@@ -9,8 +9,9 @@ import (
 	"github.com/stsgate/stsgate/core"
 )
 
-// New builds the middleware: the issuer answers {prefix}/token and
-// {prefix}/healthz, and every other request goes to next untouched. It
+// New builds the middleware: the issuer answers {prefix}/token,
+// {prefix}/healthz and, with containerCredentials, {prefix}/credentials, and
+// every other request goes to next untouched. It
 // validates the options (an error names the option in camelCase, e.g.
 // "roleArn: required when mode is assume_role (or give role rules)"),
 // starts no goroutine and does no network I/O: signing keys are fetched on

@@ -18,7 +18,7 @@ import (
 
 	"github.com/stsgate/stsgate/core"
 	"github.com/stsgate/stsgate/internal/conformance"
-	"github.com/stsgate/stsgate/traefikplugin/plugintest"
+	"github.com/stsgate/stsgate/internal/plugintest"
 )
 
 // decode fills CreateConfig() from options the way a JSON or YAML host

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,22 +39,30 @@ func TestKeysAndToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := core.DefaultConfig().JWT
-	cfg.Issuer = "http://issuer.test"
-	cfg.Audience = []string{"demo"}
-	cfg.JWKSFile = filepath.Join(dir, jwksFileName)
-	keys, err := core.NewKeySet(cfg, nil)
+	// The core accepts the minted token: an issuer trusting the JWKS file
+	// asks its STS for the caller's session, with the claims in the policy.
+	cfg := core.DefaultConfig()
+	cfg.EndpointURL = "http://s3.test"
+	cfg.RoleARN = "arn:aws:iam:::role/demo"
+	cfg.Credentials = core.CredentialsConfig{AccessKey: "AK", SecretKey: "SK"}
+	cfg.Policy = `{"claims":"${claim:sub} ${claim:team} ${claim:azp}"}`
+	cfg.JWT.Issuer = "http://issuer.test"
+	cfg.JWT.Audience = []string{"demo"}
+	cfg.JWT.JWKSFile = filepath.Join(dir, jwksFileName)
+	sts := &recordingSTS{}
+	iss, err := core.New(cfg, core.Options{STS: sts})
 	if err != nil {
 		t.Fatal(err)
 	}
-	claims, err := core.NewVerifier(cfg, keys, time.Now).Verify(context.Background(), strings.TrimSpace(tok.String()))
-	if err != nil {
-		t.Fatalf("the core refuses the minted token: %v", err)
+	req := httptest.NewRequest(http.MethodPut, "/apis/sts/token", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(tok.String()))
+	rec := httptest.NewRecorder()
+	iss.ServeHTTP(rec, req)
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("the core refuses the minted token: %d %s", rec.Code, rec.Body)
 	}
-	for name, want := range map[string]string{"sub": "jane", "preferred_username": "jane", "team": "ops", "azp": "demo"} {
-		if got, _ := claims.String(name); got != want {
-			t.Errorf("claim %s = %q, want %q", name, got, want)
-		}
+	if sts.in.SessionName != "jane" || !strings.Contains(sts.in.Policy, `"jane ops demo"`) {
+		t.Errorf("the STS got session %q and policy %q; want jane, with sub, team and azp", sts.in.SessionName, sts.in.Policy)
 	}
 	if _, err := os.Stat(filepath.Join(dir, keyFileName)); err != nil {
 		t.Fatal(err)
@@ -64,4 +74,16 @@ func TestS3RefusesNonDocument(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no credentials") {
 		t.Fatalf("err = %v, want a complaint about missing credentials", err)
 	}
+}
+
+// recordingSTS answers every AssumeRole and keeps what it was asked.
+type recordingSTS struct{ in core.AssumeRoleInput }
+
+func (s *recordingSTS) AssumeRole(_ context.Context, in core.AssumeRoleInput) (core.Credentials, error) {
+	s.in = in
+	return core.Credentials{AccessKeyID: "AK", SecretAccessKey: "SK", SessionToken: "T", Expiration: time.Now().Add(time.Hour)}, nil
+}
+
+func (s *recordingSTS) AssumeRoleWithWebIdentity(ctx context.Context, in core.WebIdentityInput) (core.Credentials, error) {
+	return s.AssumeRole(ctx, core.AssumeRoleInput{})
 }
