@@ -18,8 +18,8 @@ import (
 
 	"github.com/stsgate/stsgate/core"
 	"github.com/stsgate/stsgate/internal/conformance"
-	"github.com/stsgate/stsgate/internal/testproc"
 	"github.com/stsgate/stsgate/internal/plugintest"
+	"github.com/stsgate/stsgate/internal/testproc"
 )
 
 // Variants each gateway serves, one port each.
