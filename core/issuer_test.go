@@ -131,14 +131,21 @@ func TestCacheSharesOneSTSCallPerIdentity(t *testing.T) {
 				}
 				return false
 			}
+			piled := make(chan bool, 1)
 			go func() {
-				deadline := time.Now().Add(10 * time.Second)
+				// Bounded, so that callers that never pile up fail the
+				// test below instead of hanging it.
+				deadline := time.Now().Add(time.Minute)
 				for !piledUp() && time.Now().Before(deadline) {
 					runtime.Gosched()
 				}
+				piled <- piledUp()
 				close(gate)
 			}()
 			seen := concurrentPuts(iss, tokens)
+			if !<-piled {
+				t.Fatalf("the callers never piled up (%d STS calls)", sts.calls.Load())
+			}
 			if seen[http.StatusCreated] != len(tokens) {
 				t.Fatalf("statuses %v", seen)
 			}
@@ -156,7 +163,6 @@ func TestCacheNeverCrossesIdentitiesAndRefreshesAhead(t *testing.T) {
 	sts := &stubSTS{now: clock}
 	cfg := testConfig()
 	cfg.Cache = 15 * time.Minute
-	cfg.JWT.Leeway = 24 * time.Hour / 5 // tokens stay valid while the clock moves
 	cfg.JWT.Leeway = 5 * time.Minute
 	iss := newTestIssuer(t, cfg, keys, sts, clock)
 

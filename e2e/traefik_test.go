@@ -314,11 +314,18 @@ func TestTraefikConformance(t *testing.T) {
 	// The plugin's audit lines reach Traefik's standard output as JSON,
 	// naming the middleware; neither they nor Traefik's log hold a token or
 	// an issued secret.
-	time.Sleep(200 * time.Millisecond)
-	out := srv.out.String()
-	if !strings.Contains(out, `"middleware":"sts-0-main@file"`) || !strings.Contains(out, `"outcome":"issued"`) {
-		t.Errorf("no audit line of the plugin in Traefik's output")
+	// Audit lines are written after the answers: wait (bounded) for one,
+	// then until the output stops growing, rather than for a fixed time.
+	last := -1
+	if err := srv.waitFor(10*time.Second, func(*http.Client) bool {
+		out := srv.out.String()
+		done := len(out) == last && strings.Contains(out, `"middleware":"sts-0-main@file"`) && strings.Contains(out, `"outcome":"issued"`)
+		last = len(out)
+		return done
+	}); err != nil {
+		t.Errorf("no audit line of the plugin in Traefik's output: %v", err)
 	}
+	out := srv.out.String()
 	for _, probe := range conformance.LeakedFragments(out, append([]string{fakests.SecretAccessKey, fakests.SessionToken}, sent...)) {
 		t.Errorf("Traefik's output holds a secret or token fragment %.12q…", probe)
 	}
