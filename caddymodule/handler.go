@@ -15,11 +15,11 @@ package caddymodule
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"go.uber.org/zap"
 
 	"github.com/stsgate/stsgate/core"
 )
@@ -174,7 +174,7 @@ type Handler struct {
 	sts    *core.STSClient
 	// stsKey is sts's key in stsClients; "" when sts is not pooled.
 	stsKey string
-	logger *zap.Logger
+	logger *slog.Logger
 }
 
 // RoleRule admits callers whose claim equals, or is a list containing, Value.
@@ -269,13 +269,13 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Provision resolves placeholders, maps the options onto the core's
 // defaults and builds the STS client and the issuer. It does no network
 // I/O: signing keys and the SDK's default credential chain load on first
-// use. An invalid configuration builds nothing and is reported by Validate,
-// which names the offending option.
+// use. An invalid configuration is its error, naming the offending option
+// (Validate checks the same, for a config that skipped Provision).
 func (h *Handler) Provision(ctx caddy.Context) error {
-	h.logger = ctx.Logger()
+	h.logger = ctx.Slogger()
 	h.cfg, h.cfgErr = h.coreConfig(caddy.NewReplacer())
 	if err := h.configError(); err != nil {
-		return nil
+		return err
 	}
 	client, err := h.loadSTSClient()
 	if err != nil {
@@ -286,7 +286,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
-	opts := core.Options{STS: client, Logger: ctx.Slogger()}
+	opts := core.Options{STS: client, Logger: h.logger}
 	if metrics != nil {
 		opts.Metrics = metrics
 	}
@@ -304,9 +304,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.logger.Warn("sts_token: " + w.Error())
 	}
 	h.logger.Debug("sts_token provisioned",
-		zap.String("prefix", h.cfg.Prefix),
-		zap.String("mode", h.cfg.Mode),
-		zap.String("sts_endpoint", stsEndpoint(h.cfg.STS)))
+		"prefix", h.cfg.Prefix, "mode", h.cfg.Mode, "sts_endpoint", stsEndpoint(h.cfg.STS))
 	return nil
 }
 

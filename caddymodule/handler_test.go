@@ -178,7 +178,7 @@ func TestProvisionResolvesSecretPlaceholders(t *testing.T) {
 
 // TestValidateNamesTheOption: Provision of an invalid config builds
 // nothing, and Validate names the option.
-func TestValidateNamesTheOption(t *testing.T) {
+func TestProvisionNamesTheOption(t *testing.T) {
 	cases := map[string]func(h *Handler){
 		"role_arn":             func(h *Handler) { h.RoleARN = "" },
 		"endpoint_url":         func(h *Handler) { h.EndpointURL = "" },
@@ -196,14 +196,14 @@ func TestValidateNamesTheOption(t *testing.T) {
 		t.Run(option, func(t *testing.T) {
 			h := minimalHandler()
 			edit(h)
-			if err := h.Provision(newCaddyContext(t)); err != nil {
-				t.Fatalf("Provision: %v", err)
-			}
+			err := h.Provision(newCaddyContext(t))
 			defer h.Cleanup()
-			err := h.Validate()
 			var cfgErr *core.ConfigError
 			if err == nil || !errorsAs(err, &cfgErr) || cfgErr.Option != option {
-				t.Fatalf("Validate = %v, want a ConfigError naming %s", err, option)
+				t.Fatalf("Provision = %v, want a ConfigError naming %s", err, option)
+			}
+			if verr := h.Validate(); verr == nil || verr.Error() != err.Error() {
+				t.Fatalf("Validate = %v, want Provision's error", verr)
 			}
 			if h.issuer != nil || h.sts != nil {
 				t.Error("an invalid config should build nothing")
