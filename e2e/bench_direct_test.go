@@ -1,3 +1,5 @@
+//go:build stsbench
+
 package e2e
 
 // The direct baseline: aws-sdk-go-v2's STS client calling MinIO, the way a

@@ -1,3 +1,5 @@
+//go:build stsbench
+
 package e2e
 
 // The two gateways under test, each one process serving every variant on

@@ -1,3 +1,5 @@
+//go:build stsbench
+
 package e2e
 
 // The closed-loop load generator: c workers, each sending its next request

@@ -1,10 +1,13 @@
+//go:build stsbench
+
 package e2e
 
 // BenchmarkGateways is make bench: stsgate measured side by side in one run.
 // It starts MinIO (the STS), an OpenID provider, the built Caddy (sts_token)
 // and the real Traefik (the plugin, interpreted by yaegi) with the harness
 // the end-to-end tests use, drives closed-loop load through each and
-// straight at MinIO, and writes a Markdown report into BENCHMARKS.md.
+// straight at MinIO, and prints a Markdown report (and writes it into
+// BENCHMARKS.md when -out names it).
 //
 // Rows: direct AssumeRole and AssumeRoleWithWebIdentity with aws-sdk-go-v2
 // (the backend's limit); PUT /apis/sts/token through Caddy and Traefik in
@@ -15,11 +18,14 @@ package e2e
 // simultaneous requests for one identity with the credential cache on and
 // off, counting the STS calls a proxy in front of MinIO sees.
 //
-// It runs only with -stsbench; its own options follow the test flags:
+// It and its helpers build only with the stsbench tag, so that the tests'
+// builds do not carry them; its own options follow the test flags:
 //
-//	e2e.test -test.run '^$' -test.bench '^BenchmarkGateways$' -test.benchtime 1x -stsbench -- [-duration 10s] [-c 16] [-soak 60s] [-burst 1000] [-out ../BENCHMARKS.md] [-pprof DIR]
+//	go test -tags stsbench -run '^$' -bench '^BenchmarkGateways$' -benchtime 1x . -args [-duration 10s] [-c 16] [-soak 60s] [-burst 1000] [-out ../BENCHMARKS.md] [-pprof DIR]
 //
-// scripts/bench.sh (make bench) builds the binaries and runs it.
+// One iteration is one whole load run (minutes), so the default benchtime
+// runs it once. scripts/bench.sh (make bench) builds the binaries and runs
+// it.
 
 import (
 	"context"
@@ -32,8 +38,6 @@ import (
 	"testing"
 	"time"
 )
-
-var stsbench = flag.Bool("stsbench", false, "run BenchmarkGateways, the side-by-side load run of make bench; its options follow --")
 
 // options are the load run's own flags.
 type options struct {
@@ -63,7 +67,7 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.prewarm, "prewarm", 10*time.Second, "unmeasured load through every path before the first row")
 	fs.DurationVar(&o.soak, "soak", 60*time.Second, "length of each gateway's soak (0 skips it)")
 	fs.IntVar(&o.burst, "burst", 1000, "simultaneous requests of the cache row (0 skips it)")
-	fs.StringVar(&o.out, "out", "../BENCHMARKS.md", "Markdown report to write (- for none)")
+	fs.StringVar(&o.out, "out", "-", "Markdown file whose stsbench section the report replaces (- for none: stdout only)")
 	fs.StringVar(&o.pprofDir, "pprof", "", "save the gateways' and the load generator's CPU profiles of every row (and the gateways' heap profiles after the soak) here")
 	fs.StringVar(&o.command, "command", "", "the command line to name in the report (default: the options given)")
 	fs.StringVar(&o.minioData, "minio-data", defaultMinIOData(), "parent directory of MinIO's throwaway data directory; a tmpfs keeps other work's disk I/O out of the STS rows (empty: the test's temporary directory)")
@@ -104,17 +108,16 @@ func logf(format string, args ...any) {
 }
 
 func BenchmarkGateways(b *testing.B) {
-	if !*stsbench {
-		b.Skip("the side-by-side load run: make bench (scripts/bench.sh), or -stsbench")
-	}
 	opts, err := parseFlags(flag.Args())
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	// The run times its own rows: once, whatever b.N.
-	if err := run(ctx, b, opts); err != nil {
-		b.Fatal(err)
+	// Each iteration is a whole run, which times its own rows.
+	for i := 0; i < b.N; i++ {
+		if err := run(ctx, b, opts); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

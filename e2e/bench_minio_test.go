@@ -1,3 +1,5 @@
+//go:build stsbench
+
 package e2e
 
 // MinIO for BenchmarkGateways is the e2e harness's (startMinIO): root keys

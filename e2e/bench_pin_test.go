@@ -1,3 +1,5 @@
+//go:build stsbench
+
 package e2e
 
 // CPU placement for the pinned token rows: MinIO alone on the first half of

@@ -1,3 +1,5 @@
+//go:build stsbench
+
 package e2e
 
 // What the run reads of its processes from /proc: resident set and CPU time.

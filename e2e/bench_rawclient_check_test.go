@@ -1,3 +1,5 @@
+//go:build stsbench
+
 package e2e
 
 import (

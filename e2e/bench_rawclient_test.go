@@ -1,3 +1,5 @@
+//go:build stsbench
+
 package e2e
 
 // The load generator's HTTP client for the measured rows. On these 2-core

@@ -1,3 +1,5 @@
+//go:build stsbench
+
 package e2e
 
 // The Markdown report: the machine, the command, the throughput table with

@@ -1,3 +1,5 @@
+//go:build stsbench
+
 package e2e
 
 // Two STS clients priced alone: aws-sdk-go-v2 configured as
