@@ -8,7 +8,7 @@
 // Prometheus registry into core.Metrics. It calls the STS with the core's
 // own client, as the Traefik plugin does, and adds what only a compiled
 // build can: the gateway's own keys from aws-sdk-go-v2's default credential
-// chain when none are configured (credentials.go). Every answer, refusals
+// chain when none are configured (sdk_chain.go). Every answer, refusals
 // included, is written by the core, so this build answers byte for byte like
 // every other stsgate build.
 package caddymodule

@@ -120,4 +120,3 @@ func TestCaddyfileKeywordsFollowTheOptionTable(t *testing.T) {
 		}
 	}
 }
-

@@ -9,7 +9,7 @@ import (
 
 // credentialCache shares STS answers between requests for the same identity,
 // role and policy (Config.Cache). Concurrent misses for one key share a
-// single STS call (the refresher of flight.go, with no cool-down); a cached
+// single STS call (the refresher of refresher.go, with no cool-down); a cached
 // answer is handed out only while it has at least minRemaining lifetime
 // left, so it is refreshed ahead of expiry. Failures are not cached. Like
 // aws-sdk-go-v2's CredentialsCache, but keyed per caller, and bounded: it

@@ -315,7 +315,7 @@ func (c Config) Validate() error {
 	if c.EndpointURL == "" {
 		return configError("endpoint_url", "required: the S3 endpoint handed to clients")
 	}
-	if err := checkKeyURL(c.EndpointURL); err != nil {
+	if err := checkURL(c.EndpointURL); err != nil {
 		return configError("endpoint_url", err.Error())
 	}
 	switch c.Mode {
@@ -339,7 +339,7 @@ func (c Config) Validate() error {
 	if c.CacheMaxEntries < 0 {
 		return configError("cache_max_entries", fmt.Sprintf("must not be negative, not %d", c.CacheMaxEntries))
 	}
-	if err := checkKeyURL(c.STS.Endpoint); err != nil {
+	if err := checkURL(c.STS.Endpoint); err != nil {
 		return configError("sts_endpoint", err.Error())
 	}
 	if c.STS.Timeout < 0 {
@@ -442,7 +442,7 @@ func (j JWTConfig) validate(prefix string) error {
 		return configError(prefix+"jwks_url", "give jwks_url or jwks_file, not both")
 	}
 	if j.JWKSURL != "" {
-		if err := checkKeyURL(j.JWKSURL); err != nil {
+		if err := checkURL(j.JWKSURL); err != nil {
 			return configError(prefix+"jwks_url", err.Error())
 		}
 	}
@@ -450,7 +450,7 @@ func (j JWTConfig) validate(prefix string) error {
 		return configError(prefix+"hmac_secret", fmt.Sprintf("must be at least %d bytes (RFC 7518: a key as long as the hash)", minHMACSecret))
 	}
 	if j.Issuer != "" && j.JWKSURL == "" && j.JWKSFile == "" && wantsAsymmetric(j.Algorithms) {
-		if err := checkKeyURL(j.Issuer); err != nil {
+		if err := checkURL(j.Issuer); err != nil {
 			return configError(prefix+"issuer", "used for OIDC discovery: "+err.Error())
 		}
 	}

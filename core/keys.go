@@ -70,7 +70,7 @@ func NewKeySet(cfg JWTConfig, log *slog.Logger) (KeySet, error) {
 	var asym StatsKeySet
 	switch {
 	case cfg.JWKSURL != "":
-		if err := checkKeyURL(cfg.JWKSURL); err != nil {
+		if err := checkURL(cfg.JWKSURL); err != nil {
 			return nil, &ConfigError{Option: "jwt.jwks_url", Reason: err.Error()}
 		}
 		u := cfg.JWKSURL
@@ -85,7 +85,7 @@ func NewKeySet(cfg JWTConfig, log *slog.Logger) (KeySet, error) {
 			return newFileKeySet(path)
 		})
 	case cfg.Issuer != "" && wantsAsymmetric(cfg.Algorithms):
-		if err := checkKeyURL(cfg.Issuer); err != nil {
+		if err := checkURL(cfg.Issuer); err != nil {
 			return nil, &ConfigError{Option: "jwt.issuer", Reason: "used for OIDC discovery: " + err.Error()}
 		}
 		issuer := cfg.Issuer

@@ -117,14 +117,14 @@ func (d *discoveryKeySet) discover(ctx context.Context) (string, error) {
 	if doc.Issuer != d.issuer {
 		return "", fmt.Errorf("discovery document at %s names issuer %q, not the configured %q", d.display, doc.Issuer, d.issuer)
 	}
-	if err := checkKeyURL(doc.JWKSURI); err != nil {
+	if err := checkURL(doc.JWKSURI); err != nil {
 		return "", fmt.Errorf("discovery document at %s: jwks_uri %v", d.display, err)
 	}
 	return doc.JWKSURI, nil
 }
 
-// checkKeyURL requires an absolute http or https URL.
-func checkKeyURL(raw string) error {
+// checkURL requires an absolute http or https URL.
+func checkURL(raw string) error {
 	if raw == "" {
 		return errors.New("is missing")
 	}

@@ -59,7 +59,7 @@ func (o remoteOptions) withDefaults() remoteOptions {
 // remoteKeySet and aws-sdk-go-v2's CredentialsCache. Nothing is fetched until
 // the first Keys call. The keys are cached; an unknown kid (or no key that
 // fits the alg), or keys older than MaxAge, cause a refetch, paced and shared
-// among concurrent callers by a refresher (flight.go). A failed fetch keeps
+// among concurrent callers by a refresher (refresher.go). A failed fetch keeps
 // the old keys.
 type remoteKeySet struct {
 	url     string

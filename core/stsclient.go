@@ -63,7 +63,7 @@ func NewSTSClient(cfg STSConfig, creds CredentialSource) (*STSClient, error) {
 	if endpoint == "" {
 		endpoint = DefaultSTSEndpoint(region)
 	}
-	if err := checkKeyURL(endpoint); err != nil {
+	if err := checkURL(endpoint); err != nil {
 		return nil, &ConfigError{Option: "sts_endpoint", Reason: err.Error()}
 	}
 	timeout := cfg.Timeout

@@ -224,23 +224,23 @@ func CreateConfig() *Config {
 		Prefix:           core.DefaultPrefix,
 		Region:           core.DefaultRegion,
 		Mode:             core.ModeAssumeRole,
-		Duration:         durationText(core.DefaultDuration),
+		Duration:         formatDuration(core.DefaultDuration),
 		SessionNameClaim: append([]string(nil), core.DefaultSessionNameClaims...),
-		Timeout:          durationText(core.DefaultSTSTimeout),
+		Timeout:          formatDuration(core.DefaultSTSTimeout),
 		Retries:          core.DefaultSTSRetries,
 		CacheMaxEntries:  core.DefaultCacheMaxEntries,
 		JWT: JWTConfig{
-			Leeway:          durationText(core.DefaultLeeway),
-			RefreshCooldown: durationText(core.DefaultRefreshCooldown),
-			FetchTimeout:    durationText(core.DefaultFetchTimeout),
+			Leeway:          formatDuration(core.DefaultLeeway),
+			RefreshCooldown: formatDuration(core.DefaultRefreshCooldown),
+			FetchTimeout:    formatDuration(core.DefaultFetchTimeout),
 			MaxTokenBytes:   core.DefaultMaxTokenBytes,
-			KeyMaxAge:       durationText(core.DefaultKeyMaxAge),
+			KeyMaxAge:       formatDuration(core.DefaultKeyMaxAge),
 		},
 	}
 }
 
-// durationText writes d as an operator would: "1h", "1m", "10s".
-func durationText(d time.Duration) string {
+// formatDuration writes d as an operator would: "1h", "1m", "10s".
+func formatDuration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")
