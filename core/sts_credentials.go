@@ -137,7 +137,7 @@ func (k *keyFile) refresh() *Error {
 	if err != nil {
 		return k.fail(err)
 	}
-	if k.info != nil && sameKeyFile(k.info, cur) {
+	if sameFileVersion(k.info, cur) {
 		return nil
 	}
 	f, err := os.Open(k.path)
@@ -168,10 +168,6 @@ func (k *keyFile) fail(cause error) *Error {
 	k.value = ""
 	k.info = nil
 	return GatewayCredentialsUnavailable(fmt.Errorf("%s: %w", k.option, cause))
-}
-
-func sameKeyFile(a, b os.FileInfo) bool {
-	return a.Size() == b.Size() && a.ModTime().Equal(b.ModTime()) && os.SameFile(a, b)
 }
 
 // fileCredentialSources are the file-backed sources, shared by their
