@@ -383,8 +383,8 @@ func userToken(env *conformance.Env) string {
 }
 
 // TestCaddyReloadsDoNotLeak loads the config 100 times through the admin
-// API, alternating two configs so that every load really replaces the
-// handlers, issues credentials after every load (so every STS client has
+// API, each config different (the STS timeout changes every time) so that
+// every load really replaces the handlers and the STS client, issues credentials after every load (so every STS client has
 // pooled connections to clean up), and compares goroutine counts after the
 // 1st and the 100th load.
 func TestCaddyReloadsDoNotLeak(t *testing.T) {
@@ -403,12 +403,18 @@ func TestCaddyReloadsDoNotLeak(t *testing.T) {
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	token := userToken(env)
 
+	// Every load also changes the STS timeout, so that it replaces the STS
+	// client: the replaced one must close its connections (open files are
+	// counted below), not keep them for the 90 s idle timeout.
 	load := func(i int) {
 		t.Helper()
-		body := configA
+		mounts := env.Mounts()
 		if i%2 == 1 {
-			body = configB
+			mounts = env.Mounts()
+			mounts[0].Config.Duration = 2 * time.Hour
 		}
+		mounts[0].Config.STS.Timeout += time.Duration(i) * time.Millisecond
+		body := siteCaddyfile(adminPort, sitePort, mounts, secrets)
 		req, _ := http.NewRequest(http.MethodPost, p.admin+"/load", strings.NewReader(body))
 		req.Header.Set("Content-Type", "text/caddyfile")
 		resp, err := client.Do(req)
