@@ -21,7 +21,7 @@ package e2e
 // It and its helpers build only with the stsbench tag, so that the tests'
 // builds do not carry them; its own options follow the test flags:
 //
-//	go test -tags stsbench -run '^$' -bench '^BenchmarkGateways$' -benchtime 1x . -args [-duration 10s] [-c 16] [-soak 60s] [-burst 1000] [-out ../BENCHMARKS.md] [-pprof DIR]
+//	go test -tags stsbench -run '^$' -bench '^BenchmarkGateways$' -benchtime 1x . -args -- [-duration 10s] [-c 16] [-soak 60s] [-burst 1000] [-out ../BENCHMARKS.md] [-pprof DIR]
 //
 // One iteration is one whole load run (minutes), so the default benchtime
 // runs it once. scripts/bench.sh (make bench) builds the binaries and runs

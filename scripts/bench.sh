@@ -51,6 +51,7 @@ command="BENCH_DURATION=$duration BENCH_CONCURRENCY=$concurrency BENCH_SOAK=$soa
 cd e2e
 export STSGATE_REQUIRE_BINARIES=1
 exec "$bindir/e2e.test" -test.run '^$' -test.bench '^BenchmarkGateways$' -test.benchtime 1x -test.timeout 0 \
+  -- \
   -duration "$duration" \
   -c "$concurrency" \
   -soak "$soak" \
