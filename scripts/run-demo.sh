@@ -238,6 +238,16 @@ YAML
   pids+=($!)
 fi
 
+# aws_reads_token_file: the aws CLI on PATH reads
+# AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (it came with EKS Pod Identity).
+aws_reads_token_file() {
+  local v
+  v=$(aws --version 2>&1) || return 1
+  [[ "$v" =~ aws-cli/2\.([0-9]+) ]] && ((BASH_REMATCH[1] >= 15)) && return 0
+  [[ "$v" =~ botocore/1\.([0-9]+) ]] && ((BASH_REMATCH[1] >= 34)) && return 0
+  return 1
+}
+
 mint() { "$stsdev" token -dir "$demo/keys" -sub "${1:-jane}" -aud "$audience" -iss "$issuer" -ttl 1h; }
 token=$(mint jane)
 if ! wait_http "$gateway_url/apis/sts/healthz" 60 -H "Authorization: Bearer $token"; then
@@ -274,8 +284,9 @@ Or both in one go:
 
 $put_cmd | $stsdev s3 -creds - put demo/hello.txt
 
-Or let an AWS SDK (the aws CLI, boto3, Go) fetch and refresh them itself from
-GET /apis/sts/credentials, with the token file (the raw token, mode 0600) the demo wrote:
+Or let an AWS SDK (the aws CLI v2.15+ or on botocore 1.34+, boto3, Go) fetch and refresh
+them itself from GET /apis/sts/credentials, with the token file (the raw token, mode 0600)
+the demo wrote:
 
 $sdk_cmd
 
@@ -296,7 +307,9 @@ if ((check)); then
   code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: $(cat "$token_file")" "$gateway_url/apis/sts/credentials")
   [[ "$code" == 200 ]] || { echo "demo: GET /apis/sts/credentials with the token file answered $code" >&2; exit 1; }
   echo "GET /apis/sts/credentials: 200"
-  if command -v aws >/dev/null; then eval "$sdk_cmd"; fi
+  # Only an aws CLI that reads AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (v1
+  # on botocore 1.34+, v2.15+; Debian 12's is older) can run the SDK line.
+  if aws_reads_token_file; then eval "$sdk_cmd"; else echo "(no aws CLI that reads AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: SDK line skipped)"; fi
   for f in "$creds" "$token_file"; do
     [[ "$(stat -c %a "$f")" == 600 ]] || { echo "demo: $f is not mode 0600" >&2; exit 1; }
   done
