@@ -96,11 +96,6 @@ func (c *credentialCache) takeLocked(key string) *cacheEntry {
 	return e
 }
 
-// size is how many entries the cache holds.
-func (c *credentialCache) size() int {
-	return len(c.entries) + len(c.older)
-}
-
 func (c *credentialCache) fresh(creds Credentials) bool {
 	return creds.Expiration.Sub(c.now()) >= c.minRemaining
 }

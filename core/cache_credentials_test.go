@@ -102,3 +102,8 @@ func TestCredentialCacheBound(t *testing.T) {
 		}
 	}
 }
+
+// size is how many entries the cache holds.
+func (c *credentialCache) size() int {
+	return len(c.entries) + len(c.older)
+}

@@ -34,7 +34,8 @@ type Options struct {
 }
 
 // Issuer answers {prefix}/token, {prefix}/healthz and, with
-// ContainerCredentials, {prefix}/credentials as docs/api.md pins them down. It starts no goroutines, so it needs no Close.
+// ContainerCredentials, {prefix}/credentials as docs/api.md pins them down.
+// It starts no goroutines, so it needs no Close.
 type Issuer struct {
 	// cfg is a pointer so that reading one field under yaegi does not copy
 	// the whole Config (see doc.go).
