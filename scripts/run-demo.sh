@@ -137,7 +137,7 @@ if [[ "$sts" == minio ]]; then
   backend="MinIO (S3 and STS; root user $MINIO_ROOT_USER)"
 else
   scripts/install-test-deps.sh
-  step "starting Ceph RGW (a single-node cluster on 127.0.0.1, about 5 s)"
+  step "starting Ceph RGW (a single-node cluster on 127.0.0.1, about 15 s)"
   rm -f "$demo/rgw/env"
   scripts/start-rgw.sh "$demo/rgw" >"$demo/rgw.log" 2>&1 &
   pids+=($!)

@@ -39,13 +39,16 @@ fsid=$(cat /proc/sys/kernel/random/uuid)
 pids=()
 stop() {
   trap - INT TERM EXIT
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  local all=("${pids[@]}" ${mon_pid:-} ${rgw_pid:-})
+  for pid in "${all[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${all[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$dir"
 }
 trap stop INT TERM EXIT
 
-cat >"$conf" <<CONF
+# write_conf: ceph.conf for the current mon_port and rgw_port.
+write_conf() {
+  cat >"$conf" <<CONF
 [global]
 fsid = $fsid
 mon host = v2:127.0.0.1:$mon_port
@@ -80,14 +83,39 @@ rgw sts key = stsgatetestkey16
 rgw s3 auth use sts = true
 rgw thread pool size = 64
 CONF
+}
 export CEPH_CONF=$conf
+write_conf
 
 ceph-authtool --create-keyring "$dir/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
 ceph-authtool "$dir/keyring" --gen-key -n client.admin --cap mon 'allow *' --cap osd 'allow *' --cap mgr 'allow *' >/dev/null
-monmaptool --create --addv a "[v2:127.0.0.1:$mon_port]" --fsid "$fsid" "$dir/monmap" >/dev/null
-ceph-mon --mkfs -i a --monmap "$dir/monmap" --keyring "$dir/keyring"
-ceph-mon -f -i a &
-pids+=($!)
+
+# The monitor's port is checked free, then bound by ceph-mon a moment later;
+# should another process take it in between, ceph-mon gives up after 15 s
+# of retries. Then it starts again on a fresh port (a new monmap and mkfs).
+for attempt in 1 2 3; do
+  write_conf
+  rm -rf "$dir/mon/a"
+  monmaptool --create --clobber --addv a "[v2:127.0.0.1:$mon_port]" --fsid "$fsid" "$dir/monmap" >/dev/null
+  ceph-mon --mkfs -i a --monmap "$dir/monmap" --keyring "$dir/keyring"
+  ceph-mon -f -i a &
+  mon_pid=$!
+  mon_up=
+  for _ in $(seq 100); do
+    kill -0 "$mon_pid" 2>/dev/null || break
+    grep -qs 'unable to bind' "$dir/log/mon.a.log" && break
+    if ceph --connect-timeout 2 mon stat >/dev/null 2>&1; then mon_up=1; break; fi
+    sleep 0.2
+  done
+  [[ -n $mon_up ]] && break
+  kill -TERM "$mon_pid" 2>/dev/null || true
+  wait "$mon_pid" 2>/dev/null || true
+  if ((attempt == 3)); then echo "start-rgw: ceph-mon did not bind a port in 3 attempts; logs in $dir/log" >&2; exit 1; fi
+  echo "start-rgw: ceph-mon lost 127.0.0.1:$mon_port to another process; trying another port" >&2
+  : >"$dir/log/mon.a.log"
+  mon_port=$(free_port)
+done
+pids+=("$mon_pid")
 
 # The OSD's key is added after --mkfs and registered with `ceph osd new`.
 osd_uuid=$(cat /proc/sys/kernel/random/uuid)
@@ -101,7 +129,8 @@ pids+=($!)
 
 ceph auth get-or-create client.rgw.a mon 'allow rw' osd 'allow rwx' -o "$dir/rgw.keyring"
 radosgw -f -n client.rgw.a --keyring "$dir/rgw.keyring" &
-pids+=($!)
+rgw_pid=$!
+rgw_tries=1
 
 url=http://127.0.0.1:$rgw_port
 deadline=$((SECONDS + 120))
@@ -111,7 +140,27 @@ until curl -fsS -o /dev/null "$url/" 2>/dev/null; do
     tail -n 20 "$dir"/log/*.log >&2 || true
     exit 1
   fi
-  for pid in "${pids[@]}"; do
+  # The same race as the monitor's. radosgw stays up when its frontend
+  # cannot bind, so its log is what tells.
+  if grep -qs 'failed to bind' "$dir/log/client.rgw.a.log"; then
+    # It does not stop on SIGTERM in that state either.
+    kill -KILL "$rgw_pid" 2>/dev/null || true
+    wait "$rgw_pid" 2>/dev/null || true
+    if [[ -n ${RGW_PORT:-} ]] || ((rgw_tries == 3)); then
+      echo "start-rgw: radosgw could not bind 127.0.0.1:$rgw_port; logs in $dir/log" >&2
+      grep 'failed to bind' "$dir/log/client.rgw.a.log" >&2
+      exit 1
+    fi
+    echo "start-rgw: radosgw lost 127.0.0.1:$rgw_port to another process; trying another port" >&2
+    : >"$dir/log/client.rgw.a.log"
+    rgw_port=$(free_port)
+    url=http://127.0.0.1:$rgw_port
+    write_conf
+    radosgw -f -n client.rgw.a --keyring "$dir/rgw.keyring" &
+    rgw_pid=$!
+    rgw_tries=$((rgw_tries + 1))
+  fi
+  for pid in "${pids[@]}" "$rgw_pid"; do
     kill -0 "$pid" 2>/dev/null || { echo "start-rgw: a daemon exited; logs in $dir/log" >&2; tail -n 20 "$dir"/log/*.log >&2 || true; exit 1; }
   done
   sleep 0.2
@@ -137,6 +186,7 @@ RGW_USER_ARN=arn:aws:iam:::user/gateway
 CEPH_CONF=$conf
 ENV
 mv "$dir/env.tmp" "$dir/env"
+pids+=("$rgw_pid")
 echo "start-rgw: RGW answers on $url (ready in ${SECONDS}s)"
 wait -n "${pids[@]}" || true
 echo "start-rgw: a daemon stopped; logs in $dir/log" >&2
