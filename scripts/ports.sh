@@ -6,6 +6,7 @@
 # every outgoing connection and every Go test's 127.0.0.1:0 listener gets its
 # port, so a port picked there can be taken between our check and the
 # daemon's bind. CI lost a Ceph monitor to exactly that race.
+# internal/testproc.LoopbackAddr picks the same way for the Go tests.
 
 # port_free PORT: nothing listens on 127.0.0.1:PORT.
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

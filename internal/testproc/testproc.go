@@ -6,10 +6,13 @@ package testproc
 import (
 	"bytes"
 	"fmt"
+	"math/rand"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -47,15 +50,45 @@ func Binary(t testing.TB, env, fallback string) string {
 	return path
 }
 
-// LoopbackAddr returns a 127.0.0.1 address whose port was free a moment ago.
+// LoopbackAddr returns a 127.0.0.1 address whose port was free a moment ago,
+// for a child process to listen on. The port is drawn from below the
+// kernel's ephemeral range: ports in that range (what 127.0.0.1:0 gives)
+// are handed to every outgoing connection and :0 listener on the machine,
+// so one could be taken before the child binds it. scripts/ports.sh picks
+// the same way.
 func LoopbackAddr(t testing.TB) string {
 	t.Helper()
+	low := ephemeralLow()
+	for i := 0; i < 200 && low > loopbackPortMin+1000; i++ {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(loopbackPortMin+rand.Intn(low-loopbackPortMin)))
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			ln.Close()
+			return addr
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+const loopbackPortMin = 20000
+
+// ephemeralLow is the first port of net.ipv4.ip_local_port_range (32768
+// when it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	if f := strings.Fields(string(b)); len(f) == 2 {
+		if n, err := strconv.Atoi(f[0]); err == nil {
+			return n
+		}
+	}
+	return 32768
 }
 
 // Buffer collects output written from several goroutines (a child process's
