@@ -30,66 +30,54 @@ func (unresolved) ReplaceKnown(input, _ string) string {
 }
 
 // coreConfig maps the options onto core.DefaultConfig through the option
-// table (core.ConfigFrom): only the options the operator set overwrite a
-// default. repl resolves the placeholders of access_key, secret_key and
-// hmac_secret; resolved values live only in the returned config, never in
-// h, so they are never written back into the JSON config or logged.
+// table (core.ConfigFrom). repl resolves the placeholders of the secret
+// options (the table's Secret rows); resolved values live only in the
+// returned config, never in h, so they are never written back into the
+// JSON config or logged. A secret that was set but resolves to nothing
+// ({env.STS_ACCESS_KEY} with the variable unset) is refused: left alone, an
+// empty access_key would quietly fall back to the AWS SDK's default chain,
+// and an empty hmac_secret would turn HS* tokens off.
 func (h *Handler) coreConfig(repl replacer) (core.Config, error) {
 	raw, err := json.Marshal(h)
 	if err != nil {
 		return core.Config{}, err
 	}
-	c, err := core.ConfigFrom(raw, func(o core.OptionSpec) string { return o.JSON })
-	c.Credentials.AccessKey = repl.ReplaceKnown(c.Credentials.AccessKey, "")
-	c.Credentials.SecretKey = repl.ReplaceKnown(c.Credentials.SecretKey, "")
-	c.JWT.HMACSecret = repl.ReplaceKnown(c.JWT.HMACSecret, "")
-	for n := range c.Issuers {
-		c.Issuers[n].HMACSecret = repl.ReplaceKnown(c.Issuers[n].HMACSecret, "")
+	var fields map[string]any
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return core.Config{}, err
 	}
-	return c, err
-}
-
-// configError is what is wrong with the configuration: a secret whose
-// placeholder resolved to nothing, else what core.Config.Validate finds.
-func (h *Handler) configError() error {
-	if h.cfgErr != nil {
-		return h.cfgErr
+	prefixes, blocks := []string{""}, []map[string]any{fields}
+	if jwt, ok := fields["jwt"].(map[string]any); ok {
+		prefixes, blocks = append(prefixes, "jwt."), append(blocks, jwt)
 	}
-	if err := h.emptySecret(); err != nil {
-		return err
-	}
-	return h.cfg.Validate()
-}
-
-// emptySecret refuses a secret option that was set but is empty once its
-// placeholders are resolved ({env.STS_ACCESS_KEY} with the variable unset):
-// left alone, an empty access_key would quietly fall back to the AWS SDK's
-// default chain, and an empty hmac_secret would turn HS* tokens off. The
-// error quotes the option as written (a placeholder, never the secret).
-func (h *Handler) emptySecret() error {
-	secrets := []struct{ option, raw, resolved string }{
-		{"access_key", h.AccessKey, h.cfg.Credentials.AccessKey},
-		{"secret_key", h.SecretKey, h.cfg.Credentials.SecretKey},
-	}
-	if h.JWT != nil {
-		secrets = append(secrets, struct{ option, raw, resolved string }{"jwt.hmac_secret", h.JWT.HMACSecret, h.cfg.JWT.HMACSecret})
-	}
-	for n, j := range h.Issuers {
-		if j != nil && n < len(h.cfg.Issuers) {
-			secrets = append(secrets, struct{ option, raw, resolved string }{fmt.Sprintf("issuers[%d].hmac_secret", n), j.HMACSecret, h.cfg.Issuers[n].HMACSecret})
+	issuers, _ := fields["issuers"].([]any)
+	for n, item := range issuers {
+		if block, ok := item.(map[string]any); ok {
+			prefixes, blocks = append(prefixes, fmt.Sprintf("issuers[%d].", n)), append(blocks, block)
 		}
 	}
-	for _, s := range secrets {
-		if s.raw == "" || strings.TrimSpace(s.resolved) != "" {
-			continue
+	for _, o := range core.ConfigOptions {
+		for i, block := range blocks {
+			prefix := prefixes[i]
+			key, inBlock := strings.CutPrefix(o.JSON, "jwt.")
+			written, _ := block[key].(string)
+			if !o.Secret || written == "" || inBlock == (prefix == "") {
+				continue
+			}
+			block[key] = repl.ReplaceKnown(written, "")
+			if strings.TrimSpace(block[key].(string)) == "" {
+				reason := "is empty"
+				if name, ok := envPlaceholder(written); ok {
+					reason = fmt.Sprintf("%s is empty: the environment variable %s is not set or empty", written, name)
+				}
+				return core.Config{}, &core.ConfigError{Option: prefix + key, Reason: reason}
+			}
 		}
-		reason := "is empty"
-		if name, ok := envPlaceholder(s.raw); ok {
-			reason = fmt.Sprintf("%s is empty: the environment variable %s is not set or empty", s.raw, name)
-		}
-		return &core.ConfigError{Option: s.option, Reason: reason}
 	}
-	return nil
+	if raw, err = json.Marshal(fields); err != nil {
+		return core.Config{}, err
+	}
+	return core.ConfigFrom(raw, core.HostCaddy)
 }
 
 // envPlaceholder returns NAME when v is exactly {env.NAME}.

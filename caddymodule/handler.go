@@ -50,8 +50,8 @@ type Handler struct {
 	EndpointURL string `json:"endpoint_url,omitempty"`
 
 	// STSEndpoint is the URL STS calls go to, e.g. a Ceph RGW or MinIO
-	// address. Default: AWS STS's regional endpoint,
-	// https://sts.{region}.amazonaws.com.
+	// address. Default: https://sts.{region}.amazonaws.com (AWS STS's
+	// regional endpoint).
 	STSEndpoint string `json:"sts_endpoint,omitempty"`
 
 	// Region signs the STS calls (SigV4). Ceph RGW ignores it. Default:
@@ -81,7 +81,7 @@ type Handler struct {
 
 	// SessionNameClaims are the claims tried in order for the
 	// RoleSessionName, so that the STS audit trail names the person.
-	// Default: preferred_username, then sub.
+	// Default: preferred_username, sub (the first one set).
 	SessionNameClaims []string `json:"session_name_claims,omitempty"`
 
 	// AccessKey is the gateway's own access key ID that signs AssumeRole.
@@ -169,7 +169,7 @@ type Handler struct {
 	// at is where each option was written in the Caddyfile (caddyfile.go).
 	at     map[string]optionAt
 	cfg    core.Config
-	cfgErr error // what core.ConfigFrom refused
+	cfgErr error // what is wrong with the configuration (Provision)
 	issuer *core.Issuer
 	sts    *core.STSClient
 	// stsKey is sts's key in stsClients; "" when sts is not pooled.
@@ -227,8 +227,12 @@ type JWTConfig struct {
 
 	// HMACSecret accepts HS* tokens signed with this shared secret. Use a
 	// placeholder such as {env.JWT_HMAC_SECRET} (resolved when the config
-	// loads, never logged). Default: none.
+	// loads, never logged) or HMACSecretFile. Default: none.
 	HMACSecret string `json:"hmac_secret,omitempty"`
+
+	// HMACSecretFile is a file holding HMACSecret (one trailing newline is
+	// dropped), read when the config loads. Default: none.
+	HMACSecretFile string `json:"hmac_secret_file,omitempty"`
 
 	// RefreshCooldown is the least time between two fetches of the keys,
 	// so that tokens with made-up kids cannot hammer the IdP. Default: 1m.
@@ -274,8 +278,11 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Slogger()
 	h.cfg, h.cfgErr = h.coreConfig(caddy.NewReplacer())
-	if err := h.configError(); err != nil {
-		return err
+	if h.cfgErr == nil {
+		h.cfgErr = h.cfg.Validate()
+	}
+	if h.cfgErr != nil {
+		return h.cfgErr
 	}
 	client, err := h.loadSTSClient()
 	if err != nil {
@@ -303,16 +310,15 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	for _, w := range h.cfg.Warnings() {
 		h.logger.Warn("sts_token: " + w.Error())
 	}
-	h.logger.Debug("sts_token provisioned",
-		"prefix", h.cfg.Prefix, "mode", h.cfg.Mode, "sts_endpoint", stsEndpoint(h.cfg.STS))
+	h.logger.Debug("sts_token provisioned", "prefix", h.cfg.Prefix, "mode", h.cfg.Mode)
 	return nil
 }
 
 // Validate checks the configuration; its error names the offending option
 // in its Caddyfile (snake_case) spelling.
 func (h *Handler) Validate() error {
-	if err := h.configError(); err != nil {
-		return err
+	if h.cfgErr != nil {
+		return h.cfgErr
 	}
 	if h.issuer == nil {
 		return fmt.Errorf("sts_token is not provisioned")
@@ -371,14 +377,6 @@ func (h *Handler) loadSTSClient() (*core.STSClient, error) {
 	return v.(pooledSTSClient).STSClient, nil
 }
 
-// stsEndpoint is where the STS calls of cfg go.
-func stsEndpoint(cfg core.STSConfig) string {
-	if cfg.Endpoint != "" {
-		return cfg.Endpoint
-	}
-	return core.DefaultSTSEndpoint(cfg.Region)
-}
-
 // newSTSClient builds the core's STS client for cfg (already validated),
 // signing AssumeRole with the configured keys or, without any, with the AWS
 // SDK's default credential chain.
@@ -396,7 +394,7 @@ func newSTSClient(cfg core.Config) (*core.STSClient, error) {
 	default:
 		creds = newSDKChain(cfg.STS.Region)
 	}
-	return core.NewSTSClient(cfg.STS, creds)
+	return core.NewSTSClient(cfg, creds)
 }
 
 // ServeHTTP answers the issuer's routes and passes every other request

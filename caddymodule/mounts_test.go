@@ -195,6 +195,7 @@ func fullConfigs() []core.Config {
 	b.STS.Retries = -1
 	b.Credentials = core.CredentialsConfig{AccessKeyFile: "/run/secrets/access_key", SecretKey: "inline-secret"}
 	b.JWT.JWKSFile = "/etc/stsgate/jwks.json"
+	b.JWT.HMACSecretFile = "/run/secrets/hmac"
 	b.JWT.Leeway = 90 * time.Second
 
 	c := core.DefaultConfig()
@@ -224,6 +225,9 @@ func defaultInAll(configs []reflect.Value, def reflect.Value, path string) []str
 	if def.Kind() == reflect.Struct {
 		var out []string
 		for i := 0; i < def.NumField(); i++ {
+			if !def.Type().Field(i).IsExported() {
+				continue
+			}
 			fields := make([]reflect.Value, len(configs))
 			for j, c := range configs {
 				fields[j] = c.Field(i)

@@ -80,8 +80,8 @@ func TestJSONDocsFollowTheOptionTable(t *testing.T) {
 			t.Errorf("%s: the doc of %s says no default", o.Name, o.JSON)
 			continue
 		}
-		if !optioncheck.DefaultIn(o, after) {
-			t.Errorf("%s: the doc of %s says the default is%q, the table %q", o.Name, o.JSON, strings.TrimSpace(after), o.Default)
+		if got := optioncheck.DocDefault(o, after); got != o.Default {
+			t.Errorf("%s: the doc of %s says the default is %q, the table %q", o.Name, o.JSON, got, o.Default)
 		}
 	}
 	for name := range docs {

@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 )
@@ -42,16 +43,16 @@ const (
 	minHMACSecret  = 32
 )
 
-// DefaultSTSEndpoint is AWS STS's regional endpoint for region.
-func DefaultSTSEndpoint(region string) string {
+// defaultSTSEndpoint is AWS STS's regional endpoint for region.
+func defaultSTSEndpoint(region string) string {
 	return "https://sts." + region + ".amazonaws.com"
 }
 
-// DefaultSessionNameClaims are tried in order for the RoleSessionName.
-var DefaultSessionNameClaims = []string{"preferred_username", "sub"}
+// defaultSessionNameClaims are tried in order for the RoleSessionName.
+var defaultSessionNameClaims = []string{"preferred_username", "sub"}
 
-// DefaultAlgorithms is the asymmetric allow-list used when none is configured.
-var DefaultAlgorithms = []string{
+// defaultAlgorithms is the asymmetric allow-list used when none is configured.
+var defaultAlgorithms = []string{
 	"RS256", "RS384", "RS512",
 	"PS256", "PS384", "PS512",
 	"ES256", "ES384", "ES512",
@@ -90,6 +91,11 @@ type Config struct {
 	// Issuers, when set, are the trusted issuers, each a JWTConfig started
 	// from DefaultConfig().JWT; JWT is then left unset (see Trusted).
 	Issuers []JWTConfig `json:"issuers,omitempty"`
+
+	// traefik: errors spell options as the Traefik plugin does (ConfigFrom
+	// sets it). A bool, not a Host: yaegi cannot build a struct whose
+	// field's named type has methods that use the struct.
+	traefik bool
 }
 
 // RoleRule admits callers whose claim equals, or is a list containing, Value.
@@ -135,6 +141,7 @@ type JWTConfig struct {
 	Algorithms         []string      `json:"algorithms,omitempty"`
 	Leeway             time.Duration `json:"leeway"`
 	HMACSecret         string        `json:"hmac_secret,omitempty"`
+	HMACSecretFile     string        `json:"hmac_secret_file,omitempty"`
 	RefreshCooldown    time.Duration `json:"refresh_cooldown,omitempty"`
 	FetchTimeout       time.Duration `json:"fetch_timeout,omitempty"`
 	MaxTokenBytes      int           `json:"max_token_bytes,omitempty"`
@@ -216,58 +223,34 @@ func (t trustedIssuer) option(name string) string {
 	return name
 }
 
-// DefaultConfig returns a Config with every default filled in. Hosts start
-// from it and overwrite what the operator set.
+// DefaultConfig returns a Config with every default filled in, which
+// hosts overwrite with what the operator set. The defaults are normalized's;
+// the STS endpoint and the algorithm allow-list are left unset because they
+// follow other options (region, an HMAC secret).
 func DefaultConfig() Config {
-	return Config{
-		Prefix:            DefaultPrefix,
-		Mode:              ModeAssumeRole,
-		Duration:          DefaultDuration,
-		SessionNameClaims: append([]string(nil), DefaultSessionNameClaims...),
-		CacheMaxEntries:   DefaultCacheMaxEntries,
-		STS: STSConfig{
-			Region:  DefaultRegion,
-			Timeout: DefaultSTSTimeout,
-			Retries: DefaultSTSRetries,
-		},
-		JWT: JWTConfig{
-			Leeway:          DefaultLeeway,
-			RefreshCooldown: DefaultRefreshCooldown,
-			FetchTimeout:    DefaultFetchTimeout,
-			MaxTokenBytes:   DefaultMaxTokenBytes,
-			KeyMaxAge:       DefaultKeyMaxAge,
-		},
-	}
+	c := Config{Prefix: DefaultPrefix, STS: STSConfig{Retries: DefaultSTSRetries}, JWT: JWTConfig{Leeway: DefaultLeeway}}.normalized()
+	// Two statements: yaegi cannot assign nil in a tuple assignment.
+	c.STS.Endpoint = ""
+	c.JWT.Algorithms = nil
+	return c
 }
 
-// normalized fills zero values that have an unambiguous default and cleans the
-// prefix. Leeway and Prefix keep their zero value: both are meaningful.
+// normalized fills the zero values that have a default and cleans the
+// prefix: the one place defaults are written. Prefix, Leeway and Retries
+// keep their zero value, which means something (DefaultConfig sets them).
 func (c Config) normalized() Config {
 	c.Prefix = strings.TrimRight(c.Prefix, "/")
-	if c.Mode == "" {
-		c.Mode = ModeAssumeRole
-	}
-	if c.Duration == 0 {
-		c.Duration = DefaultDuration
-	}
+	c.Mode = or(c.Mode, ModeAssumeRole)
+	c.Duration = or(c.Duration, DefaultDuration)
 	if len(c.SessionNameClaims) == 0 {
-		c.SessionNameClaims = DefaultSessionNameClaims
+		// A copy: decoding JSON into a Config reuses its slices' arrays.
+		c.SessionNameClaims = append([]string(nil), defaultSessionNameClaims...)
 	}
-	if c.STS.Region == "" {
-		c.STS.Region = DefaultRegion
-	}
-	if c.STS.Endpoint == "" {
-		c.STS.Endpoint = DefaultSTSEndpoint(c.STS.Region)
-	}
-	if c.STS.Timeout == 0 {
-		c.STS.Timeout = DefaultSTSTimeout
-	}
-	if c.STS.Retries < 0 {
-		c.STS.Retries = 0
-	}
-	if c.CacheMaxEntries == 0 {
-		c.CacheMaxEntries = DefaultCacheMaxEntries
-	}
+	c.STS.Region = or(c.STS.Region, DefaultRegion)
+	c.STS.Endpoint = or(c.STS.Endpoint, defaultSTSEndpoint(c.STS.Region))
+	c.STS.Timeout = or(c.STS.Timeout, DefaultSTSTimeout)
+	c.STS.Retries = max0(c.STS.Retries)
+	c.CacheMaxEntries = or(c.CacheMaxEntries, DefaultCacheMaxEntries)
 	c.JWT = c.JWT.normalized()
 	if len(c.Issuers) > 0 {
 		issuers := make([]JWTConfig, len(c.Issuers))
@@ -279,74 +262,78 @@ func (c Config) normalized() Config {
 	return c
 }
 
-// normalized fills the zero values of j that have an unambiguous default.
-// Leeway keeps its zero value: it is meaningful.
 func (j JWTConfig) normalized() JWTConfig {
-	if j.RefreshCooldown == 0 {
-		j.RefreshCooldown = DefaultRefreshCooldown
-	}
-	if j.FetchTimeout == 0 {
-		j.FetchTimeout = DefaultFetchTimeout
-	}
-	if j.MaxTokenBytes == 0 {
-		j.MaxTokenBytes = DefaultMaxTokenBytes
-	}
-	if j.KeyMaxAge == 0 {
-		j.KeyMaxAge = DefaultKeyMaxAge
-	}
+	j.RefreshCooldown = or(j.RefreshCooldown, DefaultRefreshCooldown)
+	j.FetchTimeout = or(j.FetchTimeout, DefaultFetchTimeout)
+	j.MaxTokenBytes = or(j.MaxTokenBytes, DefaultMaxTokenBytes)
+	j.KeyMaxAge = or(j.KeyMaxAge, DefaultKeyMaxAge)
 	if len(j.Algorithms) == 0 {
-		j.Algorithms = append([]string(nil), DefaultAlgorithms...)
-		if j.HMACSecret != "" {
+		j.Algorithms = append([]string(nil), defaultAlgorithms...)
+		if j.HMACSecret != "" || j.HMACSecretFile != "" {
 			j.Algorithms = append(j.Algorithms, hmacAlgorithms...)
 		}
 	}
 	return j
 }
 
+// or is v, or def when v is zero.
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+func max0(n int) int {
+	if n < 0 {
+		return 0
+	}
+	return n
+}
+
 // Validate checks the configuration and names the offending option in its
-// error, in the snake_case spelling of the Caddyfile (Traefik's options are
-// the same names in camelCase); an option of the N-th of several issuers is
-// named issuers[N].<option>.
+// error as the host writes it (see ConfigFrom; the Caddyfile's spelling for
+// a Config built otherwise); an option of the N-th of several issuers is
+// issuers[N].<option>.
 func (c Config) Validate() error {
+	return c.spelling().spell(c.validate())
+}
+
+// validate is Validate's check, its errors in the Caddyfile's spelling with
+// the options a reason mentions in braces ({access_key_file}).
+func (c Config) validate() error {
 	c = c.normalized()
-	if c.Prefix != "" && !strings.HasPrefix(c.Prefix, "/") {
+	cr := c.Credentials
+	hasAccess, hasSecret := cr.AccessKey != "" || cr.AccessKeyFile != "", cr.SecretKey != "" || cr.SecretKeyFile != ""
+	switch {
+	case c.Prefix != "" && !strings.HasPrefix(c.Prefix, "/"):
 		return configError("prefix", "must start with /")
-	}
-	if c.EndpointURL == "" {
+	case c.EndpointURL == "":
 		return configError("endpoint_url", "required: the S3 endpoint handed to clients")
-	}
-	if err := checkURL(c.EndpointURL); err != nil {
-		return configError("endpoint_url", err.Error())
-	}
-	switch c.Mode {
-	case ModeAssumeRole:
-		if err := c.Credentials.validate(); err != nil {
-			return err
-		}
-	case ModeWebIdentity:
-		if c.Credentials != (CredentialsConfig{}) {
-			return configError("access_key", "not used when mode is web_identity: the caller's token is forwarded")
-		}
-	default:
+	case checkURL(c.EndpointURL) != nil:
+		return configError("endpoint_url", checkURL(c.EndpointURL).Error())
+	case c.Mode != ModeAssumeRole && c.Mode != ModeWebIdentity:
 		return configError("mode", fmt.Sprintf("must be %s or %s, not %q", ModeAssumeRole, ModeWebIdentity, c.Mode))
+	case c.Mode == ModeWebIdentity && cr != (CredentialsConfig{}):
+		return configError("access_key", "not used when mode is web_identity: the caller's token is forwarded")
+	case cr.AccessKey != "" && cr.AccessKeyFile != "":
+		return configError("access_key", "give {access_key} or {access_key_file}, not both")
+	case cr.SecretKey != "" && cr.SecretKeyFile != "":
+		return configError("secret_key", "give {secret_key} or {secret_key_file}, not both")
+	case hasAccess && !hasSecret:
+		return configError("secret_key", "required with {access_key} (or use {secret_key_file})")
+	case hasSecret && !hasAccess:
+		return configError("access_key", "required with {secret_key} (or use {access_key_file})")
+	case c.Cache > 0 && c.Cache < MinCacheWindow:
+		return configError("cache", fmt.Sprintf("must be at least 15m, not %s: SDKs such as boto3 refresh credentials with less than 15 minutes left, so shorter-lived ones would be fetched again on every call", c.Cache))
+	case checkURL(c.STS.Endpoint) != nil:
+		return configError("sts_endpoint", checkURL(c.STS.Endpoint).Error())
+	case len(c.Issuers) > 0 && c.JWT.hasKeySource():
+		return configError("issuers", "give {jwt} (one issuer) or {issuers} (several), not both")
 	}
-	if c.Cache < 0 {
-		return configError("cache", fmt.Sprintf("must not be negative, not %s", c.Cache))
-	}
-	if c.Cache > 0 && c.Cache < MinCacheWindow {
-		return configError("cache", fmt.Sprintf("must be at least %s, not %s: SDKs such as boto3 refresh credentials with less than 15 minutes left, so shorter-lived ones would be fetched again on every call", "15m", c.Cache))
-	}
-	if c.CacheMaxEntries < 0 {
-		return configError("cache_max_entries", fmt.Sprintf("must not be negative, not %d", c.CacheMaxEntries))
-	}
-	if err := checkURL(c.STS.Endpoint); err != nil {
-		return configError("sts_endpoint", err.Error())
-	}
-	if c.STS.Timeout < 0 {
-		return configError("timeout", fmt.Sprintf("must not be negative, not %s", c.STS.Timeout))
-	}
-	if len(c.Issuers) > 0 && c.JWT.hasKeySource() {
-		return configError("issuers", "give jwt (one issuer) or issuers (several), not both")
+	if err := negative("", map[string]any{"cache": c.Cache, "cache_max_entries": c.CacheMaxEntries, "timeout": c.STS.Timeout}); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	for _, t := range c.trusted() {
@@ -361,6 +348,31 @@ func (c Config) Validate() error {
 				return configError(t.Prefix+"issuer", fmt.Sprintf("%s is trusted twice", t.JWT.Issuer))
 			}
 			seen[t.JWT.Issuer] = true
+		}
+	}
+	return nil
+}
+
+// spelling is the Host whose spelling c's errors use.
+func (c Config) spelling() Host {
+	if c.traefik {
+		return HostTraefik
+	}
+	return HostCaddy
+}
+
+// negative refuses the first negative value of options (named with
+// prefix), in sorted order.
+func negative(prefix string, options map[string]any) error {
+	names := make([]string, 0, len(options))
+	for name := range options {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		v := options[name]
+		if d, ok := v.(time.Duration); (ok && d < 0) || (!ok && v.(int) < 0) {
+			return configError(prefix+name, fmt.Sprintf("must not be negative, not %v", v))
 		}
 	}
 	return nil
@@ -386,39 +398,18 @@ func (t trustedIssuer) validate(c Config) error {
 			return configError(t.option("session_name_claim"), err.Error())
 		}
 	}
-	if j.Duration < MinDuration || j.Duration > MaxDuration {
+	switch {
+	case j.Duration < MinDuration || j.Duration > MaxDuration:
 		return configError(t.option("duration"), fmt.Sprintf("must be between %s and %s, not %s", MinDuration, MaxDuration, j.Duration))
+	case c.Cache > 0 && c.Cache >= j.Duration:
+		return configError("cache", fmt.Sprintf("must be shorter than {duration} (%s)", j.Duration))
+	case j.Policy != "" && j.PolicyFile != "":
+		return configError(t.option("policy"), "give {policy} or {policy_file}, not both")
 	}
-	if c.Cache > 0 && c.Cache >= j.Duration {
-		return configError("cache", fmt.Sprintf("must be shorter than duration (%s)", j.Duration))
-	}
-	if j.Policy != "" && j.PolicyFile != "" {
-		return configError(t.option("policy"), "give policy or policy_file, not both")
-	}
-	if j.Policy != "" {
-		if _, err := parsePolicyTemplate(j.Policy); err != nil {
-			return configError(t.option("policy"), err.Error())
-		}
+	if _, err := parsePolicyTemplate(j.Policy); j.Policy != "" && err != nil {
+		return configError(t.option("policy"), err.Error())
 	}
 	return j.validate(t.Prefix)
-}
-
-func (c CredentialsConfig) validate() error {
-	if c.AccessKey != "" && c.AccessKeyFile != "" {
-		return configError("access_key", "give access_key or access_key_file, not both")
-	}
-	if c.SecretKey != "" && c.SecretKeyFile != "" {
-		return configError("secret_key", "give secret_key or secret_key_file, not both")
-	}
-	hasAccess := c.AccessKey != "" || c.AccessKeyFile != ""
-	hasSecret := c.SecretKey != "" || c.SecretKeyFile != ""
-	if hasAccess && !hasSecret {
-		return configError("secret_key", "required with access_key (or use secret_key_file)")
-	}
-	if hasSecret && !hasAccess {
-		return configError("access_key", "required with secret_key (or use access_key_file)")
-	}
-	return nil
 }
 
 // HasKeys reports whether the gateway's own keys are configured. A host with
@@ -429,66 +420,44 @@ func (c CredentialsConfig) HasKeys() bool {
 
 // hasKeySource reports whether j names a way to get keys.
 func (j JWTConfig) hasKeySource() bool {
-	return j.Issuer != "" || j.JWKSURL != "" || j.JWKSFile != "" || j.HMACSecret != ""
+	return j.Issuer != "" || j.JWKSURL != "" || j.JWKSFile != "" || j.HMACSecret != "" || j.HMACSecretFile != ""
 }
 
 // validate checks j's token options, naming them with prefix ("jwt." or
 // "issuers[N].").
 func (j JWTConfig) validate(prefix string) error {
-	if !j.hasKeySource() {
-		return configError(strings.TrimSuffix(prefix, "."), "needs issuer (OIDC discovery), jwks_url, jwks_file or an HMAC secret")
-	}
-	if j.JWKSURL != "" && j.JWKSFile != "" {
-		return configError(prefix+"jwks_url", "give jwks_url or jwks_file, not both")
-	}
-	if j.JWKSURL != "" {
-		if err := checkURL(j.JWKSURL); err != nil {
-			return configError(prefix+"jwks_url", err.Error())
-		}
-	}
-	if j.HMACSecret != "" && len(j.HMACSecret) < minHMACSecret {
+	switch {
+	case !j.hasKeySource():
+		return configError(strings.TrimSuffix(prefix, "."), "needs {issuer} (OIDC discovery), {jwks_url}, {jwks_file} or an HMAC secret")
+	case j.JWKSURL != "" && j.JWKSFile != "":
+		return configError(prefix+"jwks_url", "give {jwks_url} or {jwks_file}, not both")
+	case j.JWKSURL != "" && checkURL(j.JWKSURL) != nil:
+		return configError(prefix+"jwks_url", checkURL(j.JWKSURL).Error())
+	case j.HMACSecret != "" && j.HMACSecretFile != "":
+		return configError(prefix+"hmac_secret", "give {hmac_secret} or {hmac_secret_file}, not both")
+	case j.HMACSecret != "" && len(j.HMACSecret) < minHMACSecret:
 		return configError(prefix+"hmac_secret", fmt.Sprintf("must be at least %d bytes (RFC 7518: a key as long as the hash)", minHMACSecret))
-	}
-	if j.Issuer != "" && j.JWKSURL == "" && j.JWKSFile == "" && wantsAsymmetric(j.Algorithms) {
-		if err := checkURL(j.Issuer); err != nil {
-			return configError(prefix+"issuer", "used for OIDC discovery: "+err.Error())
-		}
+	case j.Issuer != "" && j.JWKSURL == "" && j.JWKSFile == "" && wantsAsymmetric(j.Algorithms) && checkURL(j.Issuer) != nil:
+		return configError(prefix+"issuer", "used for OIDC discovery: "+checkURL(j.Issuer).Error())
+	case j.Leeway > 5*time.Minute:
+		return configError(prefix+"leeway", fmt.Sprintf("must be at most 5m, not %s", j.Leeway))
 	}
 	for _, alg := range j.Algorithms {
 		switch {
 		case strings.EqualFold(alg, "none"):
 			return configError(prefix+"algorithms", `"none" is never accepted`)
-		case isHMACAlg(alg):
-			if j.HMACSecret == "" {
-				return configError(prefix+"algorithms", alg+" needs an HMAC secret")
-			}
-		case !isKnownAlgorithm(alg):
+		case isHMACAlg(alg) && j.HMACSecret == "" && j.HMACSecretFile == "":
+			return configError(prefix+"algorithms", alg+" needs an HMAC secret")
+		case !isHMACAlg(alg) && !isKnownAlgorithm(alg):
 			return configError(prefix+"algorithms", fmt.Sprintf("unknown algorithm %q", alg))
 		}
 	}
-	if j.Leeway < 0 {
-		return configError(prefix+"leeway", fmt.Sprintf("must not be negative, not %s", j.Leeway))
-	}
-	if j.Leeway > 5*time.Minute {
-		return configError(prefix+"leeway", fmt.Sprintf("must be at most 5m, not %s", j.Leeway))
-	}
-	if j.RefreshCooldown < 0 {
-		return configError(prefix+"refresh_cooldown", fmt.Sprintf("must not be negative, not %s", j.RefreshCooldown))
-	}
-	if j.FetchTimeout < 0 {
-		return configError(prefix+"fetch_timeout", fmt.Sprintf("must not be negative, not %s", j.FetchTimeout))
-	}
-	if j.KeyMaxAge < 0 {
-		return configError(prefix+"key_max_age", fmt.Sprintf("must not be negative, not %s", j.KeyMaxAge))
-	}
-	if j.MaxTokenBytes < 0 {
-		return configError(prefix+"max_token_bytes", fmt.Sprintf("must not be negative, not %d", j.MaxTokenBytes))
-	}
-	return nil
+	return negative(prefix, map[string]any{"leeway": j.Leeway, "refresh_cooldown": j.RefreshCooldown,
+		"fetch_timeout": j.FetchTimeout, "key_max_age": j.KeyMaxAge, "max_token_bytes": j.MaxTokenBytes})
 }
 
 func isKnownAlgorithm(alg string) bool {
-	for _, a := range DefaultAlgorithms {
+	for _, a := range defaultAlgorithms {
 		if a == alg {
 			return true
 		}
@@ -496,7 +465,7 @@ func isKnownAlgorithm(alg string) bool {
 	return isHMACAlg(alg)
 }
 
-// ConfigError names the option that is wrong.
+// ConfigError names the option that is wrong, as the host writes it.
 type ConfigError struct {
 	Option string
 	Reason string
@@ -504,6 +473,50 @@ type ConfigError struct {
 
 func (e *ConfigError) Error() string { return e.Option + ": " + e.Reason }
 
+// configError is a ConfigError in the Caddyfile's spelling; reason may name
+// options in braces, {jwks_file}, which spell writes out.
 func configError(option, reason string) error {
 	return &ConfigError{Option: option, Reason: reason}
+}
+
+// spell writes a ConfigError of the core (a Caddyfile name, braces in its
+// reason) as h names options; any other error is returned as it is.
+func (h Host) spell(err error) error {
+	ce, ok := err.(*ConfigError)
+	if !ok {
+		return err
+	}
+	reason, rest := "", ce.Reason
+	for {
+		open := strings.IndexByte(rest, '{')
+		if open < 0 || strings.IndexByte(rest[open:], '}') < 0 {
+			break
+		}
+		end := open + strings.IndexByte(rest[open:], '}')
+		name := h.name(rest[open+1 : end])
+		reason += rest[:open] + name[strings.LastIndex(name, ".")+1:]
+		rest = rest[end+1:]
+	}
+	return &ConfigError{Option: h.name(ce.Option), Reason: reason + rest}
+}
+
+// name is the option named by its Caddyfile path (jwt.jwks_url,
+// issuers[1].role_arn, or a bare jwt or per-issuer name inside braces) as h
+// writes it.
+func (h Host) name(option string) string {
+	block, rest := "", option
+	if i := strings.Index(option, "]."); strings.HasPrefix(option, "issuers[") && i > 0 {
+		block, rest = option[:i+2], option[i+2:]
+	} else if r, ok := strings.CutPrefix(option, "jwt."); ok {
+		block, rest = "jwt.", r
+	}
+	if h != HostTraefik {
+		return option
+	}
+	for _, o := range ConfigOptions {
+		if o.Name == "jwt."+rest || (o.Name == rest && (block == "" || o.PerIssuer)) {
+			return block + strings.TrimPrefix(o.Traefik, "jwt.")
+		}
+	}
+	return option
 }

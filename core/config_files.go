@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -9,86 +10,118 @@ import (
 
 // What a configuration says about files and trust at load time, so that an
 // operator hears about a mistake when the gateway starts rather than from
-// every request after it.
-//
-//   - checkFiles (called by New): an error for what is certainly wrong: a
-//     jwks_file that exists but holds no usable key, a key file that is a
-//     directory.
-//   - Warnings: what may be fine later or is a choice to make knowingly: a
-//     file that does not exist yet (a Kubernetes Secret mounted after
-//     start), an empty key file, a jwt block that accepts every audience.
+// every request after it: loadFiles (called by New) refuses what is
+// certainly wrong, Warnings names what may be fine later or is a choice to
+// make knowingly.
 
-// checkFiles is the load-time error of cfg's files, if any.
-func checkFiles(cfg Config) error {
-	for _, t := range cfg.trusted() {
-		if p := t.JWT.JWKSFile; p != "" {
-			if fi, err := os.Stat(p); err == nil {
-				if fi.IsDir() {
-					return configError(t.Prefix+"jwks_file", p+" is a directory")
-				}
-				if _, _, err := readKeyFile(p); err != nil {
-					return configError(t.Prefix+"jwks_file", fmt.Sprintf("%s holds no usable key: %v", p, err))
-				}
+// maxSecretFileBytes bounds what is read of hmac_secret_file.
+const maxSecretFileBytes = 64 << 10
+
+// loadFiles reads each hmac_secret_file into its issuer's secret and
+// refuses a jwks_file that exists but holds no usable key and a key file
+// that is a directory. Files that do not exist yet are Warnings.
+func loadFiles(cfg Config) (Config, error) {
+	blocks := []*JWTConfig{&cfg.JWT}
+	if len(cfg.Issuers) > 0 {
+		cfg.Issuers = append([]JWTConfig(nil), cfg.Issuers...)
+		blocks = nil
+		for i := range cfg.Issuers {
+			blocks = append(blocks, &cfg.Issuers[i])
+		}
+	}
+	for i, j := range blocks {
+		prefix := "jwt."
+		if len(cfg.Issuers) > 0 {
+			prefix = fmt.Sprintf("issuers[%d].", i)
+		}
+		if p := j.HMACSecretFile; p != "" {
+			secret, err := readSecretFile(p)
+			if err == nil && len(secret) < minHMACSecret {
+				err = fmt.Errorf("%s holds %d bytes; the secret must be at least %d (RFC 7518: a key as long as the hash)", p, len(secret), minHMACSecret)
+			}
+			if err != nil {
+				return cfg, configError(prefix+"hmac_secret_file", err.Error())
+			}
+			j.HMACSecret = secret
+		}
+		if fi, err := os.Stat(j.JWKSFile); j.JWKSFile != "" && err == nil {
+			if fi.IsDir() {
+				return cfg, configError(prefix+"jwks_file", j.JWKSFile+" is a directory")
+			}
+			if _, _, err := readKeyFile(j.JWKSFile); err != nil {
+				return cfg, configError(prefix+"jwks_file", fmt.Sprintf("%s holds no usable key: %v", j.JWKSFile, err))
 			}
 		}
 	}
-	for _, f := range []struct{ option, path string }{
-		{"access_key_file", cfg.Credentials.AccessKeyFile},
-		{"secret_key_file", cfg.Credentials.SecretKeyFile},
-	} {
-		if f.path == "" {
-			continue
-		}
-		if fi, err := os.Stat(f.path); err == nil && fi.IsDir() {
-			return configError(f.option, f.path+" is a directory")
+	for option, path := range map[string]string{"access_key_file": cfg.Credentials.AccessKeyFile, "secret_key_file": cfg.Credentials.SecretKeyFile} {
+		if fi, err := os.Stat(path); path != "" && err == nil && fi.IsDir() {
+			return cfg, configError(option, path+" is a directory")
 		}
 	}
-	return nil
+	return cfg, nil
 }
 
-// Warnings lists what in cfg will fail requests unless something changes
-// after start, or accepts more than the operator may think. Each names its
-// option; hosts log them once, when the configuration loads, in their own
-// spelling of the option.
+// readSecretFile reads a secret, dropping one trailing line ending. The
+// error names the path, never the contents.
+func readSecretFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("cannot read %s: %s", path, errorText(err))
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxSecretFileBytes+1))
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("cannot read %s: %s", path, errorText(err))
+	case len(data) > maxSecretFileBytes:
+		return "", fmt.Errorf("%s is larger than %d bytes", path, maxSecretFileBytes)
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r"), nil
+}
+
+// Warnings lists what in c will fail requests unless something changes
+// after start, or accepts more than the operator may think, each naming its
+// option as c's host writes it; hosts log them once, when the
+// configuration loads.
 func (c Config) Warnings() []*ConfigError {
-	var w []*ConfigError
+	var w []error
 	trusted := c.trusted()
 	for _, t := range trusted {
-		if p := t.JWT.JWKSFile; p != "" {
-			if _, err := os.Stat(p); os.IsNotExist(err) {
-				w = append(w, &ConfigError{Option: t.Prefix + "jwks_file", Reason: p + " does not exist (yet): every request is refused with 503 until it does"})
-			}
+		if _, err := os.Stat(t.JWT.JWKSFile); t.JWT.JWKSFile != "" && os.IsNotExist(err) {
+			w = append(w, configError(t.Prefix+"jwks_file", t.JWT.JWKSFile+" does not exist (yet): every request is refused with 503 until it does"))
 		}
 	}
 	for _, f := range []struct{ option, path string }{
 		{"access_key_file", c.Credentials.AccessKeyFile},
 		{"secret_key_file", c.Credentials.SecretKeyFile},
 	} {
-		if f.path == "" {
-			continue
-		}
 		data, err := os.ReadFile(f.path)
 		switch {
+		case f.path == "":
 		case os.IsNotExist(err):
-			w = append(w, &ConfigError{Option: f.option, Reason: f.path + " does not exist (yet): every token request is refused with 503 until it does"})
+			w = append(w, configError(f.option, f.path+" does not exist (yet): every token request is refused with 503 until it does"))
 		case err != nil:
-			w = append(w, &ConfigError{Option: f.option, Reason: fmt.Sprintf("%s cannot be read (%v): every token request is refused with 503 until it can", f.path, errorText(err))})
+			w = append(w, configError(f.option, fmt.Sprintf("%s cannot be read (%v): every token request is refused with 503 until it can", f.path, errorText(err))))
 		case strings.TrimSpace(string(data)) == "":
-			w = append(w, &ConfigError{Option: f.option, Reason: f.path + " is empty: every token request is refused with 503 until it holds the key"})
+			w = append(w, configError(f.option, f.path+" is empty: every token request is refused with 503 until it holds the key"))
 		}
 	}
 	if c.STS.InsecureSkipVerify {
-		w = append(w, &ConfigError{Option: "insecure_skip_verify", Reason: "TLS certificates of the STS are not verified: whoever can intercept its address sees the gateway's signed calls and can answer them; for test setups only"})
+		w = append(w, configError("insecure_skip_verify", "TLS certificates of the STS are not verified: whoever can intercept its address sees the gateway's signed calls and can answer them; for test setups only"))
 	}
 	for _, t := range trusted {
 		if t.JWT.InsecureSkipVerify {
-			w = append(w, &ConfigError{Option: t.Prefix + "insecure_skip_verify", Reason: "TLS certificates of the key URLs are not verified: whoever can intercept them can mint tokens this gateway accepts; for test setups only"})
+			w = append(w, configError(t.Prefix+"insecure_skip_verify", "TLS certificates of the key URLs are not verified: whoever can intercept them can mint tokens this gateway accepts; for test setups only"))
 		}
 		if len(t.JWT.Audience) == 0 {
-			w = append(w, &ConfigError{Option: t.Prefix + "audience", Reason: "not set: every token the issuer signs, for any of its clients, is accepted; set it to this gateway's client ID"})
+			w = append(w, configError(t.Prefix+"audience", "not set: every token the issuer signs, for any of its clients, is accepted; set it to this gateway's client ID"))
 		}
 	}
-	return w
+	out := make([]*ConfigError, len(w))
+	for i, err := range w {
+		out[i] = c.spelling().spell(err).(*ConfigError)
+	}
+	return out
 }
 
 // errorText is err without the path an *fs.PathError repeats. (A type

@@ -19,7 +19,7 @@ type Options struct {
 	// built from Config.STS and Credentials.
 	STS STS
 	// Keys verify bearer tokens of a configuration with one issuer.
-	// Default: NewKeySet of the issuer's JWTConfig (each issuer's own when
+	// Default: newKeySet of the issuer's JWTConfig (each issuer's own when
 	// there are several; Keys is then ignored).
 	Keys KeySet
 	// Credentials are the gateway's own keys. Default:
@@ -66,15 +66,20 @@ type Issuer struct {
 }
 
 // New validates cfg and builds an Issuer. It does no network I/O: keys are
-// fetched on first use.
+// fetched on first use. Errors name options as cfg's host writes them.
 func New(cfg Config, opts Options) (*Issuer, error) {
-	if err := cfg.Validate(); err != nil {
+	i, err := newIssuer(cfg, opts)
+	return i, cfg.spelling().spell(err)
+}
+
+func newIssuer(cfg Config, opts Options) (*Issuer, error) {
+	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if err := checkFiles(cfg); err != nil {
+	cfg, err := loadFiles(cfg.normalized())
+	if err != nil {
 		return nil, err
 	}
-	cfg = cfg.normalized()
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -99,7 +104,7 @@ func New(cfg Config, opts Options) (*Issuer, error) {
 	for _, t := range trusted {
 		keys := opts.Keys
 		if keys == nil || len(trusted) > 1 {
-			if keys, err = NewKeySet(t.JWT, opts.Logger); err != nil {
+			if keys, err = newKeySet(t.JWT, opts.Logger); err != nil {
 				return nil, prefixed(err, t.Prefix)
 			}
 		}
@@ -145,7 +150,7 @@ func buildSTS(cfg Config, opts Options) (STS, error) {
 			return nil, err
 		}
 	}
-	return NewSTSClient(cfg.STS, creds)
+	return NewSTSClient(cfg, creds)
 }
 
 // signingCredentials is the source of the keys that sign cfg's AssumeRole
@@ -160,7 +165,7 @@ func signingCredentials(cfg Config) (CredentialSource, error) {
 		return nil, err
 	}
 	if creds == nil {
-		return nil, configError("access_key", "required when mode is assume_role (or access_key_file)")
+		return nil, configError("access_key", "required when mode is assume_role (or {access_key_file})")
 	}
 	return creds, nil
 }

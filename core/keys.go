@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -39,7 +40,7 @@ type StatsKeySet interface {
 	Stats() (fetches, failures uint64)
 }
 
-// NewKeySet builds the key set that cfg asks for:
+// newKeySet builds the key set that cfg asks for:
 //   - jwks_url: a remoteKeySet;
 //   - jwks_file: a fileKeySet;
 //   - issuer alone: a discoveryKeySet (unless the algorithm allow-list holds
@@ -48,13 +49,11 @@ type StatsKeySet interface {
 //     of the above so that HS* tokens get the secret and only the secret, and
 //     every other alg only the asymmetric source.
 //
-// Nothing is fetched or read here except ca_file. Remote, discovery and file
+// cfg is validated (Config.Validate). Nothing is fetched or read here
+// except ca_file. Remote, discovery and file
 // sources are shared process-wide by their settings, so the many instances a
 // host builds (Traefik: one per router, again on every reload) fetch once.
-func NewKeySet(cfg JWTConfig, log *slog.Logger) (KeySet, error) {
-	if cfg.JWKSURL != "" && cfg.JWKSFile != "" {
-		return nil, &ConfigError{Option: "jwt.jwks_url", Reason: "give jwks_url or jwks_file, not both"}
-	}
+func newKeySet(cfg JWTConfig, log *slog.Logger) (KeySet, error) {
 	opts := remoteOptions{
 		RefreshCooldown: cfg.RefreshCooldown,
 		FetchTimeout:    cfg.FetchTimeout,
@@ -70,9 +69,6 @@ func NewKeySet(cfg JWTConfig, log *slog.Logger) (KeySet, error) {
 	var asym StatsKeySet
 	switch {
 	case cfg.JWKSURL != "":
-		if err := checkURL(cfg.JWKSURL); err != nil {
-			return nil, &ConfigError{Option: "jwt.jwks_url", Reason: err.Error()}
-		}
 		u := cfg.JWKSURL
 		asym = sharedKeySet("jwks\x00"+u+"\x00"+remoteKey, func() StatsKeySet {
 			o := opts
@@ -85,9 +81,6 @@ func NewKeySet(cfg JWTConfig, log *slog.Logger) (KeySet, error) {
 			return newFileKeySet(path)
 		})
 	case cfg.Issuer != "" && wantsAsymmetric(cfg.Algorithms):
-		if err := checkURL(cfg.Issuer); err != nil {
-			return nil, &ConfigError{Option: "jwt.issuer", Reason: "used for OIDC discovery: " + err.Error()}
-		}
 		issuer := cfg.Issuer
 		asym = sharedKeySet("discovery\x00"+issuer+"\x00"+remoteKey, func() StatsKeySet {
 			o := opts
@@ -98,13 +91,13 @@ func NewKeySet(cfg JWTConfig, log *slog.Logger) (KeySet, error) {
 
 	if cfg.HMACSecret == "" {
 		if asym == nil {
-			return nil, &ConfigError{Option: "jwt", Reason: "needs issuer (OIDC discovery), jwks_url, jwks_file or an HMAC secret"}
+			return nil, errors.New("no key source: Config.Validate refuses this configuration")
 		}
 		return asym, nil
 	}
 	secret, err := newStaticKeySet([]byte(cfg.HMACSecret))
 	if err != nil {
-		return nil, &ConfigError{Option: "jwt.hmac_secret", Reason: err.Error()}
+		return nil, err
 	}
 	if asym == nil {
 		return secret, nil

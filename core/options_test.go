@@ -77,8 +77,8 @@ func TestReadmeOptionsTable(t *testing.T) {
 		if o.Caddyfile != "" && !strings.Contains(r.caddy, o.Caddyfile) {
 			t.Errorf("%s: the README row names %s, not the Caddyfile keyword %s", o.Name, r.caddy, o.Caddyfile)
 		}
-		if !optioncheck.DefaultIn(o, r.def) {
-			t.Errorf("%s: the README says the default is %q, the table %q", o.Name, strings.TrimSpace(r.def), o.Default)
+		if got := optioncheck.ReadmeDefault(o, r.def); got != o.Default {
+			t.Errorf("%s: the README says the default is %q (%q), the table %q", o.Name, got, strings.TrimSpace(r.def), o.Default)
 		}
 	}
 	for name := range byTraefik {
@@ -93,7 +93,7 @@ func TestReadmeOptionsTable(t *testing.T) {
 // text trimmed but secrets not, blank list members dropped, role rules in
 // either spelling, and unset options keeping their defaults.
 func TestConfigFrom(t *testing.T) {
-	traefik := func(o core.OptionSpec) string { return o.Traefik }
+	traefik := core.HostTraefik
 	for _, tc := range []struct {
 		in   string
 		want time.Duration
@@ -123,11 +123,10 @@ func TestConfigFrom(t *testing.T) {
 		"endpoint_url": " http://s3.example:9000 ",
 		"duration":     int64(2 * time.Hour),
 		"access_key":   " spaced ",
-		"audience":     []string{"a", " ", " b "},
 		"roles":        []map[string]string{{"claim": "groups", "value": "ops", "role_arn": " arn:a "}, {"claim": "x", "value": "y", "roleArn": "arn:b"}},
 		"jwt":          map[string]any{"leeway": 0, "audience": []string{" aud "}},
 	}
-	caddy := func(o core.OptionSpec) string { return o.JSON }
+	caddy := core.HostCaddy
 	got, err := configFrom(t, host, caddy)
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +164,7 @@ func TestEveryOptionReachesConfig(t *testing.T) {
 		} else {
 			host[head] = samples[o.Type]
 		}
-		got, err := configFrom(t, host, func(o core.OptionSpec) string { return o.JSON })
+		got, err := configFrom(t, host, core.HostCaddy)
 		if err != nil {
 			t.Errorf("%s: %v", o.Name, err)
 		} else if reflect.DeepEqual(got, core.DefaultConfig()) {
@@ -175,11 +174,23 @@ func TestEveryOptionReachesConfig(t *testing.T) {
 }
 
 // configFrom is core.ConfigFrom of host as encoding/json writes it.
-func configFrom(t *testing.T, host any, path func(core.OptionSpec) string) (core.Config, error) {
+func configFrom(t *testing.T, host any, path core.Host) (core.Config, error) {
 	t.Helper()
 	raw, err := json.Marshal(host)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return core.ConfigFrom(raw, path)
+}
+
+// Decoding a host's options over the defaults must not change the defaults
+// of the next config (json.Unmarshal reuses a slice's array).
+func TestConfigFromLeavesDefaultsAlone(t *testing.T) {
+	before := core.DefaultConfig()
+	if _, err := configFrom(t, map[string]any{"session_name_claims": []string{"email"}}, core.HostCaddy); err != nil {
+		t.Fatal(err)
+	}
+	if after := core.DefaultConfig(); !reflect.DeepEqual(before, after) {
+		t.Errorf("defaults changed:\n%+v\nto\n%+v", before, after)
+	}
 }

@@ -28,7 +28,7 @@ func TestSessionName(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := sessionName(tt.claims, DefaultSessionNameClaims); got != tt.want {
+			if got := sessionName(tt.claims, defaultSessionNameClaims); got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})

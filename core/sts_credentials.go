@@ -27,9 +27,6 @@ const maxKeyFileBytes = 64 << 10
 // host builds (Traefik: one per router, again on every reload) read the files
 // once.
 func NewCredentialSource(cfg CredentialsConfig) (CredentialSource, error) {
-	if err := cfg.validate(); err != nil {
-		return nil, err
-	}
 	if !cfg.HasKeys() {
 		return nil, nil
 	}

@@ -41,8 +41,6 @@ func TestNewCredentialSourceConfig(t *testing.T) {
 		{name: "access file, inline secret", cfg: CredentialsConfig{AccessKeyFile: akFile, SecretKey: "inline-secret"},
 			want: AccessKeys{AccessKeyID: "AKIDFROMFILE", SecretAccessKey: "inline-secret"}},
 		{name: "access only", cfg: CredentialsConfig{AccessKey: "AK"}, wantOption: "secret_key"},
-		{name: "secret file only", cfg: CredentialsConfig{SecretKeyFile: skFile}, wantOption: "access_key"},
-		{name: "access twice", cfg: CredentialsConfig{AccessKey: "AK", AccessKeyFile: akFile, SecretKey: "SK"}, wantOption: "access_key"},
 		{name: "blank inline secret", cfg: CredentialsConfig{AccessKey: "AK", SecretKey: "  "}, wantOption: "secret_key"},
 		{name: "blank inline access with secret file", cfg: CredentialsConfig{AccessKey: " ", SecretKeyFile: skFile}, wantOption: "access_key"},
 	}

@@ -32,6 +32,11 @@ var stsOwners = struct {
 // retired (STSClient.Retire) unless another owner still uses it. Errors
 // are *ConfigError.
 func SharedSTSClient(cfg Config, owner string) (*STSClient, error) {
+	c, err := sharedSTSClient(cfg.normalized(), owner)
+	return c, cfg.spelling().spell(err)
+}
+
+func sharedSTSClient(cfg Config, owner string) (*STSClient, error) {
 	creds, err := signingCredentials(cfg)
 	if err != nil {
 		return nil, err
@@ -39,10 +44,10 @@ func SharedSTSClient(cfg Config, owner string) (*STSClient, error) {
 	key, ok := STSClientKey(cfg)
 	if !ok {
 		// ca_file cannot be read: let NewSTSClient say so.
-		return NewSTSClient(cfg.STS, creds)
+		return NewSTSClient(cfg, creds)
 	}
 	e, err := sharedSTSClients.get(key, func() (*sharedEntry, error) {
-		c, err := NewSTSClient(cfg.STS, creds)
+		c, err := NewSTSClient(cfg, creds)
 		if err != nil {
 			return nil, err
 		}
@@ -75,6 +80,7 @@ func SharedSTSClient(cfg Config, owner string) (*STSClient, error) {
 // so that a rotated bundle gets a new client after a reload. Secrets enter
 // only through the hash. ok is false when ca_file cannot be read.
 func STSClientKey(cfg Config) (key string, ok bool) {
+	cfg = cfg.normalized()
 	var caPEM []byte
 	if cfg.STS.CAFile != "" {
 		var err error

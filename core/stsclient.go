@@ -49,39 +49,20 @@ type STSClient struct {
 	retryBase time.Duration
 }
 
-// NewSTSClient builds an STS client for cfg. creds signs AssumeRole and may be
-// nil, in which case AssumeRole fails with KindGatewayCredentials while
-// AssumeRoleWithWebIdentity, which is unsigned, works. An empty Endpoint or
-// Region takes its default, a zero Timeout too; a negative Retries means none
-// (zero is also none: the default of 2 comes with DefaultConfig).
-func NewSTSClient(cfg STSConfig, creds CredentialSource) (*STSClient, error) {
-	region := cfg.Region
-	if region == "" {
-		region = DefaultRegion
-	}
-	endpoint := cfg.Endpoint
-	if endpoint == "" {
-		endpoint = DefaultSTSEndpoint(region)
-	}
-	if err := checkURL(endpoint); err != nil {
-		return nil, &ConfigError{Option: "sts_endpoint", Reason: err.Error()}
-	}
-	timeout := cfg.Timeout
-	if timeout <= 0 {
-		timeout = DefaultSTSTimeout
-	}
-	retries := cfg.Retries
-	if retries < 0 {
-		retries = 0
-	}
-
-	client, err := newSTSHTTPClient(cfg)
+// NewSTSClient builds an STS client for cfg's STS settings (cfg validated:
+// Config.Validate). creds signs AssumeRole and may be nil, in which case
+// AssumeRole fails with KindGatewayCredentials while
+// AssumeRoleWithWebIdentity, which is unsigned, works.
+func NewSTSClient(cfg Config, creds CredentialSource) (*STSClient, error) {
+	sts := cfg.normalized().STS
+	endpoint, region, timeout, retries := sts.Endpoint, sts.Region, sts.Timeout, sts.Retries
+	client, err := newSTSHTTPClient(sts)
 	if err != nil {
-		return nil, err
+		return nil, cfg.spelling().spell(err)
 	}
 	signing, err := newSigV4Endpoint(endpoint, region)
 	if err != nil {
-		return nil, &ConfigError{Option: "sts_endpoint", Reason: err.Error()}
+		return nil, cfg.spelling().spell(configError("sts_endpoint", err.Error()))
 	}
 	c := &STSClient{
 		signing:   signing,
@@ -110,9 +91,6 @@ func NewSTSClient(cfg STSConfig, creds CredentialSource) (*STSClient, error) {
 // elsewhere; it reads as a bad answer instead).
 func newSTSHTTPClient(cfg STSConfig) (*http.Client, error) {
 	timeout := cfg.Timeout
-	if timeout <= 0 {
-		timeout = DefaultSTSTimeout
-	}
 	tlsConfig := &tls.Config{
 		MinVersion:         tls.VersionTLS12,
 		InsecureSkipVerify: cfg.InsecureSkipVerify,

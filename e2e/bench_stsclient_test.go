@@ -42,7 +42,7 @@ func BenchmarkSTSClient(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	std, err := core.NewSTSClient(core.STSConfig{Endpoint: fake.URL, Region: minioRegion, Timeout: 10 * time.Second, Retries: 2}, src)
+	std, err := core.NewSTSClient(core.Config{STS: core.STSConfig{Endpoint: fake.URL, Region: minioRegion, Timeout: 10 * time.Second, Retries: 2}}, src)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -69,7 +69,7 @@ func TestSigV4MatchesAWSSDK(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer fake.Close()
-			client, err := core.NewSTSClient(core.STSConfig{Endpoint: fake.URL + tc.path, Region: tc.region, Retries: -1}, fixedKeys(tc.keys))
+			client, err := core.NewSTSClient(core.Config{STS: core.STSConfig{Endpoint: fake.URL + tc.path, Region: tc.region, Retries: -1}}, fixedKeys(tc.keys))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -86,7 +86,7 @@ func TestSTSAnswersReadAsTheSDKReadsThem(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ours, err := core.NewSTSClient(core.STSConfig{Endpoint: srv.URL, Region: "us-east-1", Retries: -1}, src)
+			ours, err := core.NewSTSClient(core.Config{STS: core.STSConfig{Endpoint: srv.URL, Region: "us-east-1", Retries: -1}}, src)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -210,7 +210,10 @@ func TestYaegiCoreConformance(t *testing.T) {
 //   - a struct literal assigned straight to a field or an element
 //     (x.f = T{}, m[k] = T{}): when the field is an interface, yaegi panics
 //     ("value of type interp.valueInterface is not assignable to type
-//     struct {}"). Convert first (x.f = I(T{})) or assign a variable.
+//     struct {}"). Convert first (x.f = I(T{})) or assign a variable;
+//   - nil or a composite literal in a tuple assignment (a, b = x, nil):
+//     reflect: New(nil) when Traefik loaded the plugin, or the assignment
+//     not made.
 func TestYaegiPitfalls(t *testing.T) {
 	dir := t.TempDir()
 	copyPluginTree(t, dir)
@@ -272,6 +275,15 @@ func TestYaegiPitfalls(t *testing.T) {
 					}
 				}
 			case *ast.AssignStmt:
+				if len(n.Lhs) > 1 && len(n.Rhs) == len(n.Lhs) {
+					for _, rhs := range n.Rhs {
+						id, isIdent := rhs.(*ast.Ident)
+						if _, isLit := rhs.(*ast.CompositeLit); isLit || (isIdent && id.Name == "nil") {
+							report(n.Pos(), "nil or a composite literal in a tuple assignment (yaegi panics or skips the assignment): one assignment per statement")
+							break
+						}
+					}
+				}
 				for i, lhs := range n.Lhs {
 					switch lhs.(type) {
 					case *ast.SelectorExpr, *ast.IndexExpr:

@@ -2,6 +2,8 @@ package traefikplugin
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"os"
@@ -18,27 +20,41 @@ import (
 // the first request, and key sets, credential files and STS clients are
 // shared by settings between the instances Traefik builds on every reload.
 func New(ctx context.Context, next http.Handler, config *Config, name string) (http.Handler, error) {
+	handler, err := build(next, config, name)
+	if err != nil {
+		// A plain standard-library error crosses from the interpreter into
+		// Traefik unchanged.
+		return nil, errors.New(err.Error())
+	}
+	return handler, nil
+}
+
+func build(next http.Handler, config *Config, name string) (http.Handler, error) {
 	if config == nil {
 		config = CreateConfig()
 	}
-	cfg, err := config.coreConfig()
+	raw, err := json.Marshal(config.Options)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := core.ConfigFrom(raw, core.HostTraefik)
 	if err != nil {
 		return nil, err
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, hostError(err)
+		return nil, err
 	}
 	sts, err := core.SharedSTSClient(cfg, name)
 	if err != nil {
-		return nil, hostError(err)
+		return nil, err
 	}
 	logger := newLogger(name)
 	issuer, err := core.New(cfg, core.Options{STS: sts, Logger: logger})
 	if err != nil {
-		return nil, hostError(err)
+		return nil, err
 	}
 	for _, w := range cfg.Warnings() {
-		logger.Warn(hostError(w).Error())
+		logger.Warn(w.Error())
 	}
 	return issuer.Wrap(next), nil
 }

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -21,72 +20,38 @@ import (
 	"github.com/stsgate/stsgate/internal/plugintest"
 )
 
-// decode fills CreateConfig() from options the way a JSON or YAML host
-// would (Traefik itself uses mapstructure; e2e/ tests that path).
+// decode is what Traefik's decoder makes of options: every key in
+// Config.Options (",remain"), the values as they are.
 func decode(t testing.TB, options map[string]any) *Config {
 	t.Helper()
-	data, err := json.Marshal(options)
+	return &Config{Options: options}
+}
+
+// coreConfig is the core.Config New builds from c.
+func coreConfig(t testing.TB, c *Config) core.Config {
+	t.Helper()
+	raw, err := json.Marshal(c.Options)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := CreateConfig()
-	if err := json.Unmarshal(data, c); err != nil {
+	cfg, err := core.ConfigFrom(raw, core.HostTraefik)
+	if err != nil {
 		t.Fatal(err)
 	}
-	// What mapstructure's ",remain" does: keys no field takes.
-	c.Unknown = unknownKeys(options, reflect.TypeOf(Config{}))
-	if jwt, ok := options["jwt"].(map[string]any); ok {
-		c.JWT.Unknown = unknownKeys(jwt, reflect.TypeOf(JWTConfig{}))
-	}
-	if rules, ok := options["roles"].([]any); ok {
-		for i, r := range rules {
-			if m, ok := r.(map[string]any); ok && i < len(c.Roles) {
-				c.Roles[i].Unknown = unknownKeys(m, reflect.TypeOf(RoleRule{}))
-			}
-		}
-	}
-	return c
+	return cfg
 }
 
-func unknownKeys(options map[string]any, typ reflect.Type) map[string]any {
-	var unknown map[string]any
-	for k, v := range options {
-		if _, ok := typ.FieldByNameFunc(func(name string) bool { return strings.EqualFold(name, k) }); !ok {
-			if unknown == nil {
-				unknown = map[string]any{}
-			}
-			unknown[k] = v
-		}
-	}
-	return unknown
+// sameConfig compares two Configs by what they configure (their JSON).
+func sameConfig(t testing.TB, a, b core.Config) bool {
+	t.Helper()
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
 }
 
 func TestCreateConfigIsCoreDefaults(t *testing.T) {
-	got, err := CreateConfig().coreConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := core.DefaultConfig(); !reflect.DeepEqual(got, want) {
+	if got, want := coreConfig(t, CreateConfig()), core.DefaultConfig(); !sameConfig(t, got, want) {
 		t.Errorf("CreateConfig maps to\n  %+v\nwant core.DefaultConfig()\n  %+v", got, want)
-	}
-	a, b := CreateConfig(), CreateConfig()
-	a.SessionNameClaim[0] = "changed"
-	if b.SessionNameClaim[0] != "preferred_username" {
-		t.Error("CreateConfig shares its slices between calls")
-	}
-}
-
-// Traefik's mapstructure matches option keys to field names ignoring case;
-// the json tags document the options. Both must name the same thing.
-func TestOptionNamesAreFieldNames(t *testing.T) {
-	for _, typ := range []reflect.Type{reflect.TypeOf(Config{}), reflect.TypeOf(JWTConfig{}), reflect.TypeOf(RoleRule{})} {
-		for i := 0; i < typ.NumField(); i++ {
-			f := typ.Field(i)
-			tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if tag != "-" && !strings.EqualFold(tag, f.Name) {
-				t.Errorf("%s.%s: json name %q is not the field name", typ.Name(), f.Name, tag)
-			}
-		}
 	}
 }
 
@@ -99,11 +64,8 @@ func TestOptionsRoundTrip(t *testing.T) {
 	}
 	defer env.Close()
 	for _, m := range env.Mounts() {
-		got, err := decode(t, plugintest.Options(m.Config)).coreConfig()
-		if err != nil {
-			t.Fatalf("%s: %v", m.Name, err)
-		}
-		if !reflect.DeepEqual(got, m.Config) {
+		got := coreConfig(t, decode(t, plugintest.Options(m.Config)))
+		if !sameConfig(t, got, m.Config) {
 			t.Errorf("%s: round trip gives\n  %+v\nwant\n  %+v", m.Name, got, m.Config)
 		}
 	}
@@ -166,41 +128,26 @@ func TestBadOptions(t *testing.T) {
 	}
 }
 
-func TestCamelText(t *testing.T) {
-	for in, want := range map[string]string{
-		"give access_key or access_key_file, not both":                   "give accessKey or accessKeyFile, not both",
-		"needs issuer (OIDC discovery), jwks_url, jwks_file or a secret": "needs issuer (OIDC discovery), jwksURL, jwksFile or a secret",
-		"required when mode is assume_role (or give role rules)":         "required when mode is assume_role (or give role rules)",
-		"not used when mode is web_identity":                             "not used when mode is web_identity",
-		"policy_file":                                                    "policyFile",
-		"":                                                               "",
-	} {
-		if got := camelText(in); got != want {
-			t.Errorf("camelText(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
+// hmacSecretFile is read when the middleware is built: its secret must be
+// long enough, and its path, never its contents, names it in errors.
 func TestHMACSecretFile(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "hmac")
-	if err := os.WriteFile(path, []byte("file-secret-0123456789-0123456789\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c := CreateConfig()
-	c.JWT.HMACSecretFile = path
-	got, err := c.coreConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.JWT.HMACSecret != "file-secret-0123456789-0123456789" {
-		t.Errorf("hmacSecretFile read as %q", got.JWT.HMACSecret)
-	}
-	if err := os.WriteFile(path, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.coreConfig(); err == nil || !strings.Contains(err.Error(), "is empty") {
-		t.Errorf("an empty hmacSecretFile gives %v", err)
+	path := filepath.Join(t.TempDir(), "hmac")
+	o := validOptions()
+	o["jwt"] = map[string]any{"hmacSecretFile": path}
+	for content, want := range map[string]string{
+		"file-secret-0123456789-0123456789\n": "",
+		"short\n":                             "jwt.hmacSecretFile: " + path + " holds 5 bytes",
+	} {
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := New(context.Background(), http.NotFoundHandler(), decode(t, o), "hmac")
+		if (want == "" && err != nil) || (want != "" && (err == nil || !strings.HasPrefix(err.Error(), want))) {
+			t.Errorf("%q: New gives %v, want %q", content, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), "short") {
+			t.Errorf("the error quotes the secret: %v", err)
+		}
 	}
 }
 
@@ -227,7 +174,7 @@ func TestNewIsCheapAndStartsNothing(t *testing.T) {
 	if after := settledGoroutines(before); after > before {
 		t.Errorf("goroutines: %d before, %d after 200 calls of New", before, after)
 	}
-	cfg, _ := c.coreConfig()
+	cfg := coreConfig(t, c)
 	for i := 0; i < 2; i++ {
 		s, err := core.SharedSTSClient(cfg, "shared")
 		if err != nil {

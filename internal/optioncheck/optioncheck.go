@@ -1,50 +1,56 @@
-// Package optioncheck is for the tests that hold every host's spelling of
-// the options (the README table, the Caddy module's JSON docs, the Traefik
-// plugin's defaults) to core.ConfigOptions.
+// Package optioncheck is for the tests that hold every host's statement of
+// the options' defaults (the README table, the Caddy module's field docs)
+// to core.ConfigOptions, exactly.
 package optioncheck
 
 import (
 	"strings"
-	"time"
 
 	"github.com/stsgate/stsgate/core"
 )
 
-// DefaultIn reports whether text (a README cell, a field's doc comment,
-// a value) states o's default in one of the ways people write it: as is;
-// false or 0 as "off"; a duration in any spelling ("1m" as "60s"); a list
-// by each of its members, an algorithm family as "RS*".
-func DefaultIn(o core.OptionSpec, text string) bool {
-	def := o.Default
-	switch {
-	case def == "":
-		return true
-	case strings.Contains(text, def):
-		return true
-	case def == "false" || def == "0":
-		return strings.Contains(strings.ToLower(text), "off") || strings.Contains(text, "false")
+// ReadmeDefault is the default a README options cell states, in the
+// table's form (core.OptionSpec.Default): the cell's first word in
+// backticks; "off" (false, or 0 for a duration); "" when the cell starts
+// otherwise ("—", "required", "system roots").
+func ReadmeDefault(o core.OptionSpec, cell string) string {
+	cell = strings.TrimSpace(cell)
+	if strings.HasPrefix(cell, "off") {
+		return off(o)
 	}
-	if d, err := time.ParseDuration(def); err == nil {
-		for _, tok := range words(text) {
-			if td, err := time.ParseDuration(tok); err == nil && td == d {
-				return true
-			}
-		}
-		return false
+	if !strings.HasPrefix(cell, "`") {
+		return ""
 	}
-	if members := strings.Fields(def); len(members) > 1 {
-		for _, m := range members {
-			if !strings.Contains(text, m) && !(len(m) > 2 && strings.Contains(text, m[:2]+"*")) {
-				return false
-			}
-		}
-		return true
+	cell = cell[1:]
+	if i := strings.IndexByte(cell, '`'); i >= 0 {
+		cell = cell[:i]
 	}
-	return false
+	return cell
 }
 
-func words(text string) []string {
-	return strings.FieldsFunc(text, func(r rune) bool {
-		return !(r == '.' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'))
-	})
+// DocDefault is the default a field doc states after "Default:": its words
+// up to ". " or " (", with the commas between list members dropped; "none"
+// is "" and "off" as in ReadmeDefault.
+func DocDefault(o core.OptionSpec, text string) string {
+	s := strings.TrimSpace(text)
+	for _, end := range []string{" (", ". ", ".\n"} {
+		if i := strings.Index(s, end); i >= 0 {
+			s = s[:i]
+		}
+	}
+	s = strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSuffix(s, "."), ",", " ")), " ")
+	switch s {
+	case "none":
+		return ""
+	case "off":
+		return off(o)
+	}
+	return s
+}
+
+func off(o core.OptionSpec) string {
+	if o.Type == core.OptionDuration {
+		return "0"
+	}
+	return "false"
 }
