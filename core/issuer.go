@@ -429,19 +429,23 @@ func issue(i *Issuer, ctx context.Context, req *stsRequest) (Credentials, bool, 
 }
 
 func callSTS(i *Issuer, ctx context.Context, req *stsRequest) (none Credentials, err error) {
-	ctx, cancel := context.WithTimeout(ctx, i.stsTimeout)
+	// The core's own client bounds each call by the timeout itself
+	// (stsCall); another STS a host gives is bounded here.
+	if i.stdSTS == nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, i.stsTimeout)
+		// Deferred, so that stsFailed classifies before cancel hides
+		// the deadline.
+		defer cancel()
+	}
 	var start time.Time
 	if i.metrics != nil {
 		start = i.now()
 	}
 	c, err := assume(i, ctx, req)
 	if err != nil || c.AccessKeyID == "" || c.SecretAccessKey == "" {
-		// Classified before cancel, which would hide a deadline.
-		err = i.stsFailed(ctx, start, err)
-		cancel()
-		return none, err
+		return none, i.stsFailed(ctx, start, err)
 	}
-	cancel()
 	if i.metrics != nil {
 		i.metrics.STSCall(i.now().Sub(start), "ok")
 	}
