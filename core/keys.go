@@ -29,9 +29,9 @@ type KeySet interface {
 	Keys(ctx context.Context, kid, alg string) ([]any, error)
 }
 
-// StatsKeySet is a KeySet that counts its fetches. Every KeySet NewKeySet
+// StatsKeySet is a KeySet that counts its fetches. Every KeySet newKeySet
 // returns is one; a host reads it with a type assertion. The counts belong to
-// the shared source (see NewKeySet), so every router that uses one source
+// the shared source (see newKeySet), so every router that uses one source
 // reports the same numbers.
 type StatsKeySet interface {
 	KeySet
