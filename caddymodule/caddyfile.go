@@ -3,7 +3,6 @@ package caddymodule
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -21,12 +20,10 @@ func init() {
 	httpcaddyfile.RegisterDirectiveOrder("sts_token", httpcaddyfile.Before, "basic_auth")
 }
 
-// parseDirective is httpcaddyfile.RegisterHandlerDirective's wrapper with one
-// difference: a first argument that is a path is the issuer's prefix, not a
-// path matcher (RegisterHandlerDirective would turn `sts_token /apis/sts`
-// into a route that matches only the exact path /apis/sts, so the handler
-// would never see /apis/sts/token). A named matcher (@name) or * may still
-// come first, as with any handler directive:
+// parseDirective is httpcaddyfile.RegisterHandlerDirective's wrapper except
+// that a first argument that is a path is the prefix, not a path matcher
+// (which would match only the exact path /apis/sts, never /apis/sts/token).
+// A named matcher (@name) or * may still come first:
 //
 //	sts_token [<matcher>] [<prefix>] { ... }
 func parseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
@@ -60,12 +57,10 @@ func parseDirective(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error)
 //
 // The options are core.ConfigOptions' Caddyfile keywords (the README's
 // options table): a text option takes one word, a list one or more (repeats
-// add up), a flag none, role takes <claim> <value> <arn> and may be
-// repeated. Each is read into the module's JSON spelling and decoded as a
-// JSON config would be, so the two cannot mean different things. The whole
-// configuration is checked once the block is read, so `caddy adapt` already
-// names a missing or wrong option (secrets that hold placeholders are
-// checked once resolved, when the config loads).
+// add up), a flag none, role <claim> <value> <arn> (repeatable); a repeated
+// jwt block is one more issuer. They are read into the module's JSON and
+// checked as a JSON config is, so that `caddy adapt` already names a
+// missing or wrong option, at its line.
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive's name
 	h.noteOption(d, "prefix")
@@ -81,12 +76,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if err := h.unmarshalBlock(d, "", fields, &issuers); err != nil {
 		return err
 	}
-	// One jwt block is the one issuer; repeated, one block per issuer.
-	switch len(issuers) {
-	case 0:
-	case 1:
+	if len(issuers) == 1 {
 		fields["jwt"] = issuers[0]
-	default:
+	} else if len(issuers) > 1 {
 		fields["issuers"] = issuers
 	}
 	if raw, err := json.Marshal(fields); err != nil {
@@ -94,7 +86,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	} else if err := json.Unmarshal(raw, h); err != nil {
 		return d.Err(err.Error())
 	}
-	cfg, err := h.coreConfig(unresolved{})
+	cfg, err := h.coreConfig(adapting{})
 	if err == nil {
 		err = cfg.Validate()
 	}
@@ -104,8 +96,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	return nil
 }
 
-// caddyfileOptions are core.ConfigOptions by their Caddyfile path
-// ("jwt.issuer" inside the jwt block).
+// caddyfileOptions are core.ConfigOptions by their Caddyfile path.
 var caddyfileOptions = func() map[string]core.OptionSpec {
 	m := make(map[string]core.OptionSpec)
 	for _, o := range core.ConfigOptions {
@@ -116,9 +107,9 @@ var caddyfileOptions = func() map[string]core.OptionSpec {
 	return m
 }()
 
-// unmarshalBlock reads the options of a block (prefix "jwt." inside a jwt
-// block, which also takes the per-issuer options) into fields, keyed by
-// their JSON names; each jwt block is appended to issuers.
+// unmarshalBlock reads a block's options (prefix "jwt." in a jwt block,
+// which also takes the per-issuer options) into fields by their JSON names;
+// each jwt block is appended to issuers.
 func (h *Handler) unmarshalBlock(d *caddyfile.Dispenser, prefix string, fields map[string]any, issuers *[]any) error {
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		word := d.Val()
@@ -130,12 +121,11 @@ func (h *Handler) unmarshalBlock(d *caddyfile.Dispenser, prefix string, fields m
 		if !ok {
 			return d.Errf("unrecognized sts_token %soption %q", strings.ReplaceAll(prefix, ".", " "), word)
 		}
-		if prefix == "" {
+		if n := len(*issuers) - 1; prefix == "" {
 			h.noteOption(d, word)
 		} else {
-			// Errors name the option of one issuer as jwt.<option>, or
-			// issuers[N].<option> when there are several.
-			n := len(*issuers) - 1
+			// An option of one issuer is jwt.<option> in errors, of
+			// several issuers[N].<option>.
 			if n == 0 {
 				h.noteOption(d, "jwt."+word)
 			}
@@ -171,63 +161,36 @@ func (h *Handler) unmarshalBlock(d *caddyfile.Dispenser, prefix string, fields m
 			rules, _ := fields[key].([]RoleRule)
 			fields[key] = append(rules, RoleRule{Claim: args[0], Value: args[1], RoleARN: args[2]})
 		default:
-			v, err := oneValue(d, word, o.Type, args)
-			if err != nil {
-				return err
+			if len(args) != 1 {
+				// Caddy replaces {$VAR} before this runs: one unset and
+				// without a default leaves the option bare.
+				return d.Errf("%s needs exactly one argument, got %d (a {$VARIABLE} that is unset and has no :default leaves none)", word, len(args))
 			}
-			if o.Secret {
-				if name, ok := envPlaceholder(args[0]); ok && strings.TrimSpace(os.Getenv(name)) == "" {
-					// Refused here, at the option's line; once adapted, the
-					// config no longer knows where it was written.
-					return d.Errf("%s: %s is empty: the environment variable %s is not set or empty", word, args[0], name)
+			fields[key] = args[0]
+			if _, err := caddy.ParseDuration(args[0]); o.Type == core.OptionDuration && err != nil {
+				return d.Errf("%s: bad duration %q: %v", word, args[0], err)
+			}
+			if n, err := strconv.Atoi(args[0]); o.Type == core.OptionInt {
+				if err != nil {
+					return d.Errf("%s: not an integer: %q", word, args[0])
 				}
+				fields[key] = n
 			}
-			fields[key] = v
 		}
 	}
 	return nil
 }
 
-// oneValue reads the one argument of a text, duration or int option.
-func oneValue(d *caddyfile.Dispenser, option, kind string, args []string) (any, error) {
-	switch len(args) {
-	case 1:
-	case 0:
-		// Caddy replaces {$VAR} before this runs: an unset variable
-		// without a default leaves the option bare.
-		return nil, d.Errf("%s needs exactly one argument, got none (a {$VARIABLE} that is unset and has no :default leaves none)", option)
-	default:
-		return nil, d.Errf("%s needs exactly one argument, got %d", option, len(args))
-	}
-	switch kind {
-	case core.OptionDuration:
-		if _, err := caddy.ParseDuration(args[0]); err != nil {
-			return nil, d.Errf("%s: bad duration %q: %v", option, args[0], err)
-		}
-	case core.OptionInt:
-		n, err := strconv.Atoi(args[0])
-		if err != nil {
-			return nil, d.Errf("%s: not an integer: %q", option, args[0])
-		}
-		return n, nil
-	}
-	return args[0], nil
-}
-
-// optionAt is where an option was written, for the errors that only the
-// whole configuration shows (core.Config.Validate runs once the block is
-// read): the error then points at the option's own line, not the block's
-// end, and quotes the value as written (never a secret's).
+// optionAt is where an option was written, and its value (never a
+// secret's), for errors only the whole configuration shows.
 type optionAt struct {
 	file  string
 	line  int
 	value string
 }
 
-// noteOption records where the option at the cursor (path, "jwt.x" inside
-// the jwt block) was written and its arguments, read from a copy of the
-// dispenser so that the cursor stays where it is. The first occurrence of
-// a repeated option is kept.
+// noteOption records where the option at the cursor (by its path in errors)
+// was first written and its arguments, read from a copy of the dispenser.
 func (h *Handler) noteOption(d *caddyfile.Dispenser, path string) {
 	if _, seen := h.at[path]; seen {
 		return
@@ -244,27 +207,25 @@ func (h *Handler) noteOption(d *caddyfile.Dispenser, path string) {
 }
 
 // locate reports a configuration error at the line of the option it names,
-// with the value written there when the reason does not already quote it;
-// an error for an option that was not written (a required one) is reported
-// at the end of the block.
+// with the value written there unless the reason quotes it. An option that
+// was not written (a required one) is reported at the written option that
+// needs it (secret_key for "access_key: required with secret_key"), else at
+// the block's end.
 func (h *Handler) locate(d *caddyfile.Dispenser, err error) error {
 	ce, ok := err.(*core.ConfigError)
 	if !ok {
 		return d.Err(err.Error())
 	}
-	at, ok := h.at[ce.Option]
-	if !ok {
-		// A required option that was not written: point at the written
-		// option that needs it (secret_key for "access_key: required
-		// with secret_key"), else at the block's end.
-		for _, o := range core.ConfigOptions {
-			if wrote, seen := h.at[o.Name]; seen && o.Name != "prefix" && strings.Contains(ce.Reason, strings.TrimSuffix(o.Name, "_file")) {
-				return fmt.Errorf("%s, at %s:%d", err.Error(), wrote.file, wrote.line)
-			}
-		}
-		return d.Err(err.Error())
-	}
 	msg := err.Error()
+	at, ok := h.at[ce.Option]
+	for _, o := range core.ConfigOptions {
+		if wrote, seen := h.at[o.Name]; !ok && seen && o.Name != "prefix" && strings.Contains(ce.Reason, strings.TrimSuffix(o.Name, "_file")) {
+			at, ok = optionAt{file: wrote.file, line: wrote.line}, true
+		}
+	}
+	if !ok {
+		return d.Err(msg)
+	}
 	if at.value != "" && !strings.Contains(msg, at.value) {
 		msg += fmt.Sprintf(" (written as %q)", at.value)
 	}

@@ -1,15 +1,11 @@
 package caddymodule
 
-// Live tests of the built Caddy binary. The binary is $STSGATE_CADDY when
-// set, else built once per test run from ./cmd/caddy into a temporary
-// directory (fast once the Go build cache is warm; a cold build takes
-// minutes, so give `go test` a -timeout of 20m or more then). Without a
-// binary these tests skip, unless STSGATE_REQUIRE_BINARIES=1 makes that a
-// failure.
+// Live tests of the built Caddy binary: $STSGATE_CADDY, else bin/caddy
+// (make build; make test builds it first). Without a binary these tests
+// skip, unless STSGATE_REQUIRE_BINARIES=1 makes that a failure.
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -17,11 +13,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -30,63 +23,11 @@ import (
 	"github.com/stsgate/stsgate/internal/testproc"
 )
 
-var (
-	binaryOnce sync.Once
-	binaryPath string
-	binaryErr  error
-	binaryDir  string
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binaryDir != "" {
-		os.RemoveAll(binaryDir)
-	}
-	os.Exit(code)
-}
-
-// caddyBinary returns the Caddy binary under test, building it on first use.
+// caddyBinary is the Caddy binary under test: $STSGATE_CADDY, else
+// bin/caddy (make build).
 func caddyBinary(t *testing.T) string {
 	t.Helper()
-	binaryOnce.Do(func() {
-		if p := os.Getenv("STSGATE_CADDY"); p != "" {
-			abs, err := filepath.Abs(p)
-			if err == nil {
-				_, err = os.Stat(abs)
-			}
-			binaryPath, binaryErr = abs, err
-			return
-		}
-		if testing.Short() {
-			binaryErr = errors.New("not building Caddy in -short mode (set STSGATE_CADDY)")
-			return
-		}
-		binaryDir, binaryErr = os.MkdirTemp("", "stsgate-caddy-test-")
-		if binaryErr != nil {
-			return
-		}
-		out := filepath.Join(binaryDir, "caddy")
-		start := time.Now()
-		cmd := exec.Command(goTool(), "build", "-o", out, "./cmd/caddy")
-		output, err := cmd.CombinedOutput()
-		if err != nil {
-			binaryErr = fmt.Errorf("go build ./cmd/caddy: %v\n%s", err, output)
-			return
-		}
-		binaryPath = out
-		fmt.Fprintf(os.Stderr, "built %s in %s\n", out, time.Since(start).Round(time.Second))
-	})
-	if binaryErr != nil {
-		testproc.Missing(t, fmt.Sprintf("no Caddy binary: %v", binaryErr))
-	}
-	return binaryPath
-}
-
-func goTool() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
+	return testproc.Binary(t, "STSGATE_CADDY", filepath.Join("..", "bin", "caddy"))
 }
 
 // freePort is a loopback port nothing listens on right now.
@@ -97,27 +38,13 @@ func freePort(t *testing.T) int {
 	return n
 }
 
-// processEnv is the test's environment with a private HOME and XDG
-// directories (Caddy writes its data there) and extra added.
-func processEnv(t *testing.T, extra map[string]string) []string {
-	t.Helper()
-	home := t.TempDir()
-	env := []string{
-		"HOME=" + home,
-		"XDG_CONFIG_HOME=" + filepath.Join(home, "config"),
-		"XDG_DATA_HOME=" + filepath.Join(home, "data"),
+// envList is env as NAME=value entries.
+func envList(env map[string]string) []string {
+	var list []string
+	for k, v := range env {
+		list = append(list, k+"="+v)
 	}
-	for _, kv := range os.Environ() {
-		switch strings.SplitN(kv, "=", 2)[0] {
-		case "HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME":
-			continue
-		}
-		env = append(env, kv)
-	}
-	for k, v := range extra {
-		env = append(env, k+"="+v)
-	}
-	return env
+	return list
 }
 
 // caddyProcess is a running `caddy run`.
@@ -125,7 +52,6 @@ type caddyProcess struct {
 	base   string // the site, http://127.0.0.1:port
 	admin  string // the admin API, http://127.0.0.1:port
 	output *testproc.Buffer
-	done   chan struct{}
 	pid    int
 }
 
@@ -134,58 +60,35 @@ type caddyProcess struct {
 // stops it when the test ends, showing its output if the test failed.
 func startCaddy(t *testing.T, bin, caddyfile string, adminPort, sitePort int, env map[string]string) *caddyProcess {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "Caddyfile")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "Caddyfile")
 	if err := os.WriteFile(path, []byte(caddyfile), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	cmd := testproc.CaddyCommand(bin, dir, envList(env), "run", "--config", path, "--adapter", "caddyfile")
+	out, done := testproc.Start(t, cmd)
 	p := &caddyProcess{
 		base:   fmt.Sprintf("http://127.0.0.1:%d", sitePort),
 		admin:  fmt.Sprintf("http://127.0.0.1:%d", adminPort),
-		output: &testproc.Buffer{},
-		done:   make(chan struct{}),
+		output: out,
+		pid:    cmd.Process.Pid,
 	}
-	cmd := exec.Command(bin, "run", "--config", path, "--adapter", "caddyfile")
-	cmd.Env = processEnv(t, env)
-	cmd.Stdout, cmd.Stderr = p.output, p.output
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p.pid = cmd.Process.Pid
-	go func() {
-		_ = cmd.Wait()
-		close(p.done)
-	}()
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
+		testproc.Stop(cmd, done, 10*time.Second)
 		if t.Failed() {
-			t.Logf("caddy output (last 30000 bytes):\n%s", tail(p.output.String(), 30000))
+			t.Logf("caddy output (last 30000 bytes):\n%s", tail(out.String(), 30000))
 			t.Logf("Caddyfile:\n%s", caddyfile)
 		}
 	})
 	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		select {
-		case <-p.done:
-			t.Fatalf("caddy exited before it was ready:\n%s", p.output.String())
-		default:
-		}
+	testproc.WaitReady(t, "caddy", 30*time.Second, done, out, func() bool {
 		resp, err := client.Get(p.base + "/")
 		if err == nil {
 			resp.Body.Close()
-			return p
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("caddy did not answer on %s within 30s: %v", p.base, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return err == nil
+	})
+	return p
 }
 
 func tail(s string, n int) string {
@@ -222,8 +125,7 @@ var exampleEnv = map[string]string{
 
 func validate(t *testing.T, bin string, env map[string]string, args ...string) (string, error) {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"validate"}, args...)...)
-	cmd.Env = processEnv(t, env)
+	cmd := testproc.CaddyCommand(bin, t.TempDir(), envList(env), append([]string{"validate"}, args...)...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

@@ -155,19 +155,19 @@ type JWTConfig struct {
 	Duration          time.Duration `json:"duration,omitempty"`
 }
 
-// trustedIssuer is one issuer a gateway trusts, as Config.Trusted resolves
-// it: its JWTConfig with every identity field filled (its own or the
-// top-level Config's), and the prefix its options are named with in errors
-// ("jwt." or "issuers[N].").
+// trustedIssuer is one issuer a gateway trusts (Config.trusted): its
+// JWTConfig with every identity option filled, its own or the top level's,
+// and the prefix its options are named with ("jwt." or "issuers[N].").
 type trustedIssuer struct {
 	JWT    JWTConfig
 	Prefix string
-	// own reports which identity options the issuer's block set itself.
-	own map[string]bool
+	own    map[string]bool // the identity options its block set itself
 }
 
-// Trusted is the issuers cfg trusts: JWT alone, or each of Issuers, with
-// the identity options each leaves unset taken from the top level.
+// trusted is the issuers c trusts: JWT alone, or each of Issuers. An issuer
+// takes from the top level each identity option its block leaves unset; a
+// role_arn or role rules of its own replace both of the top level's (a rule
+// of another issuer never applies), as do policy and policy_file.
 func (c Config) trusted() []trustedIssuer {
 	blocks := []JWTConfig{c.JWT}
 	if len(c.Issuers) > 0 {
@@ -175,40 +175,30 @@ func (c Config) trusted() []trustedIssuer {
 	}
 	out := make([]trustedIssuer, len(blocks))
 	for i, j := range blocks {
-		prefix := "jwt."
+		t := trustedIssuer{Prefix: "jwt.", own: map[string]bool{}}
 		if len(c.Issuers) > 0 {
-			prefix = fmt.Sprintf("issuers[%d].", i)
+			t.Prefix = fmt.Sprintf("issuers[%d].", i)
 		}
-		// Plain statements, one map write each: yaegi (Traefik) mishandles
-		// tuple assignments into maps and func values.
-		own := map[string]bool{}
-		if j.RoleARN != "" || len(j.Roles) > 0 {
-			// A role_arn or role rules of the issuer replace both of the
-			// top level's: a rule of another issuer never applies.
-			own["role_arn"] = j.RoleARN != ""
-			own["role"] = len(j.Roles) > 0
-		} else {
+		// One map write per statement: see docs/yaegi.md.
+		t.own["role_arn"] = j.RoleARN != ""
+		t.own["role"] = len(j.Roles) > 0
+		t.own["session_name_claim"] = len(j.SessionNameClaims) > 0
+		t.own["policy"] = j.Policy != ""
+		t.own["policy_file"] = j.PolicyFile != ""
+		t.own["duration"] = j.Duration != 0
+		if j.RoleARN == "" && len(j.Roles) == 0 {
 			j.RoleARN = c.RoleARN
 			j.Roles = c.Roles
 		}
-		if len(j.SessionNameClaims) > 0 {
-			own["session_name_claim"] = true
-		} else {
+		if len(j.SessionNameClaims) == 0 {
 			j.SessionNameClaims = c.SessionNameClaims
 		}
-		if j.Policy != "" || j.PolicyFile != "" {
-			own["policy"] = j.Policy != ""
-			own["policy_file"] = j.PolicyFile != ""
-		} else {
+		if j.Policy == "" && j.PolicyFile == "" {
 			j.Policy = c.Policy
 			j.PolicyFile = c.PolicyFile
 		}
-		if j.Duration != 0 {
-			own["duration"] = true
-		} else {
-			j.Duration = c.Duration
-		}
-		t := trustedIssuer{JWT: j, Prefix: prefix, own: own}
+		j.Duration = or(j.Duration, c.Duration)
+		t.JWT = j
 		out[i] = t
 	}
 	return out
@@ -463,20 +453,6 @@ func isKnownAlgorithm(alg string) bool {
 		}
 	}
 	return isHMACAlg(alg)
-}
-
-// ConfigError names the option that is wrong, as the host writes it.
-type ConfigError struct {
-	Option string
-	Reason string
-}
-
-func (e *ConfigError) Error() string { return e.Option + ": " + e.Reason }
-
-// configError is a ConfigError in the Caddyfile's spelling; reason may name
-// options in braces, {jwks_file}, which spell writes out.
-func configError(option, reason string) error {
-	return &ConfigError{Option: option, Reason: reason}
 }
 
 // spell writes a ConfigError of the core (a Caddyfile name, braces in its

@@ -2,7 +2,6 @@ package core
 
 import (
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -48,7 +47,7 @@ func loadFiles(cfg Config) (Config, error) {
 			if fi.IsDir() {
 				return cfg, configError(prefix+"jwks_file", j.JWKSFile+" is a directory")
 			}
-			if _, _, err := readKeyFile(j.JWKSFile); err != nil {
+			if _, err := readKeyFile(j.JWKSFile); err != nil {
 				return cfg, configError(prefix+"jwks_file", fmt.Sprintf("%s holds no usable key: %v", j.JWKSFile, err))
 			}
 		}
@@ -64,57 +63,49 @@ func loadFiles(cfg Config) (Config, error) {
 // readSecretFile reads a secret, dropping one trailing line ending. The
 // error names the path, never the contents.
 func readSecretFile(path string) (string, error) {
-	f, err := os.Open(path)
+	data, _, err := readFileBounded(path, maxSecretFileBytes)
 	if err != nil {
 		return "", fmt.Errorf("cannot read %s: %s", path, errorText(err))
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxSecretFileBytes+1))
-	switch {
-	case err != nil:
-		return "", fmt.Errorf("cannot read %s: %s", path, errorText(err))
-	case len(data) > maxSecretFileBytes:
-		return "", fmt.Errorf("%s is larger than %d bytes", path, maxSecretFileBytes)
 	}
 	return strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r"), nil
 }
 
 // Warnings lists what in c will fail requests unless something changes
 // after start, or accepts more than the operator may think, each naming its
-// option as c's host writes it; hosts log them once, when the
-// configuration loads.
+// option as c's host writes it; hosts log them once, at load.
 func (c Config) Warnings() []*ConfigError {
 	var w []error
-	trusted := c.trusted()
-	for _, t := range trusted {
+	warn := func(option, reason string) { w = append(w, configError(option, reason)) }
+	for _, t := range c.trusted() {
 		if _, err := os.Stat(t.JWT.JWKSFile); t.JWT.JWKSFile != "" && os.IsNotExist(err) {
-			w = append(w, configError(t.Prefix+"jwks_file", t.JWT.JWKSFile+" does not exist (yet): every request is refused with 503 until it does"))
+			warn(t.Prefix+"jwks_file", t.JWT.JWKSFile+" does not exist (yet): every request is refused with 503 until it does")
 		}
 	}
-	for _, f := range []struct{ option, path string }{
-		{"access_key_file", c.Credentials.AccessKeyFile},
-		{"secret_key_file", c.Credentials.SecretKeyFile},
-	} {
-		data, err := os.ReadFile(f.path)
+	for _, option := range []string{"access_key_file", "secret_key_file"} {
+		path := c.Credentials.SecretKeyFile
+		if option == "access_key_file" {
+			path = c.Credentials.AccessKeyFile
+		}
+		data, err := os.ReadFile(path)
 		switch {
-		case f.path == "":
+		case path == "":
 		case os.IsNotExist(err):
-			w = append(w, configError(f.option, f.path+" does not exist (yet): every token request is refused with 503 until it does"))
+			warn(option, path+" does not exist (yet): every token request is refused with 503 until it does")
 		case err != nil:
-			w = append(w, configError(f.option, fmt.Sprintf("%s cannot be read (%v): every token request is refused with 503 until it can", f.path, errorText(err))))
+			warn(option, fmt.Sprintf("%s cannot be read (%v): every token request is refused with 503 until it can", path, errorText(err)))
 		case strings.TrimSpace(string(data)) == "":
-			w = append(w, configError(f.option, f.path+" is empty: every token request is refused with 503 until it holds the key"))
+			warn(option, path+" is empty: every token request is refused with 503 until it holds the key")
 		}
 	}
 	if c.STS.InsecureSkipVerify {
-		w = append(w, configError("insecure_skip_verify", "TLS certificates of the STS are not verified: whoever can intercept its address sees the gateway's signed calls and can answer them; for test setups only"))
+		warn("insecure_skip_verify", "TLS certificates of the STS are not verified: whoever can intercept its address sees the gateway's signed calls and can answer them; for test setups only")
 	}
-	for _, t := range trusted {
+	for _, t := range c.trusted() {
 		if t.JWT.InsecureSkipVerify {
-			w = append(w, configError(t.Prefix+"insecure_skip_verify", "TLS certificates of the key URLs are not verified: whoever can intercept them can mint tokens this gateway accepts; for test setups only"))
+			warn(t.Prefix+"insecure_skip_verify", "TLS certificates of the key URLs are not verified: whoever can intercept them can mint tokens this gateway accepts; for test setups only")
 		}
 		if len(t.JWT.Audience) == 0 {
-			w = append(w, configError(t.Prefix+"audience", "not set: every token the issuer signs, for any of its clients, is accepted; set it to this gateway's client ID"))
+			warn(t.Prefix+"audience", "not set: every token the issuer signs, for any of its clients, is accepted; set it to this gateway's client ID")
 		}
 	}
 	out := make([]*ConfigError, len(w))

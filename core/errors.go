@@ -119,3 +119,17 @@ func classify(err error) *Error {
 	}
 	return &Error{Kind: KindSTSBadAnswer, Detail: "STS call failed", Err: err}
 }
+
+// ConfigError names the option that is wrong, as the host writes it.
+type ConfigError struct {
+	Option string
+	Reason string
+}
+
+func (e *ConfigError) Error() string { return e.Option + ": " + e.Reason }
+
+// configError is a ConfigError in the Caddyfile's spelling; reason may name
+// options in braces, {jwks_file}, which spell writes out.
+func configError(option, reason string) error {
+	return &ConfigError{Option: option, Reason: reason}
+}

@@ -2,18 +2,9 @@ package core
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net/http"
-	"os"
 	"path/filepath"
-	"strconv"
-	"time"
 )
 
 // KeySet finds the keys that may verify a token, the way go-oidc's KeySet
@@ -59,12 +50,12 @@ func newKeySet(cfg JWTConfig, log *slog.Logger) (KeySet, error) {
 		FetchTimeout:    cfg.FetchTimeout,
 		MaxAge:          cfg.KeyMaxAge,
 		Logger:          log,
-	}.withDefaults()
-	tlsCfg, err := newKeyTLS(cfg)
+	}
+	tlsCfg, err := readTLS("jwt.ca_file", cfg.CAFile, cfg.InsecureSkipVerify)
 	if err != nil {
 		return nil, err
 	}
-	remoteKey := tlsCfg.key + "\x00" + opts.RefreshCooldown.String() + "\x00" + opts.FetchTimeout.String() + "\x00" + opts.MaxAge.String()
+	remoteKey := tlsCfg.key() + "\x00" + opts.RefreshCooldown.String() + "\x00" + opts.FetchTimeout.String() + "\x00" + opts.MaxAge.String()
 
 	var asym StatsKeySet
 	switch {
@@ -72,7 +63,7 @@ func newKeySet(cfg JWTConfig, log *slog.Logger) (KeySet, error) {
 		u := cfg.JWKSURL
 		asym = sharedKeySet("jwks\x00"+u+"\x00"+remoteKey, func() StatsKeySet {
 			o := opts
-			o.Client = tlsCfg.client()
+			o.Client = tlsCfg.client(opts.FetchTimeout)
 			return newRemoteKeySet(u, o)
 		})
 	case cfg.JWKSFile != "":
@@ -84,7 +75,7 @@ func newKeySet(cfg JWTConfig, log *slog.Logger) (KeySet, error) {
 		issuer := cfg.Issuer
 		asym = sharedKeySet("discovery\x00"+issuer+"\x00"+remoteKey, func() StatsKeySet {
 			o := opts
-			o.Client = tlsCfg.client()
+			o.Client = tlsCfg.client(opts.FetchTimeout)
 			return newDiscoveryKeySet(issuer, o)
 		})
 	}
@@ -135,56 +126,6 @@ func (s *hmacSplitKeySet) Keys(ctx context.Context, kid, alg string) ([]any, err
 
 func (s *hmacSplitKeySet) Stats() (fetches, failures uint64) {
 	return s.asym.Stats()
-}
-
-// keyTLS is the TLS setting of key URLs: the registry key part that tells
-// two settings apart, and the client built from it on demand.
-type keyTLS struct {
-	key      string
-	insecure bool
-	caPEM    []byte
-}
-
-// newKeyTLS reads ca_file (checking that it holds certificates) and keys the
-// setting by the file's content, so a CA bundle rotated under the same path
-// gets a fresh client after a reload.
-func newKeyTLS(cfg JWTConfig) (keyTLS, error) {
-	t := keyTLS{insecure: cfg.InsecureSkipVerify}
-	if cfg.CAFile != "" {
-		pemData, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
-			return keyTLS{}, &ConfigError{Option: "jwt.ca_file", Reason: fmt.Sprintf("cannot read %s: %v", cfg.CAFile, err)}
-		}
-		if !x509.NewCertPool().AppendCertsFromPEM(pemData) {
-			return keyTLS{}, &ConfigError{Option: "jwt.ca_file", Reason: fmt.Sprintf("%s holds no PEM certificate", cfg.CAFile)}
-		}
-		t.caPEM = pemData
-	}
-	sum := sha256.Sum256(t.caPEM)
-	t.key = hex.EncodeToString(sum[:]) + "\x00" + strconv.FormatBool(t.insecure)
-	return t, nil
-}
-
-// client builds the http.Client for key URLs: TLS verification on, the CA
-// bundle added to the system roots, proxies from the environment.
-func (t keyTLS) client() *http.Client {
-	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
-	if t.insecure {
-		tlsConfig.InsecureSkipVerify = true // #nosec G402 -- operator's explicit insecure_skip_verify
-	}
-	if len(t.caPEM) > 0 {
-		// newKeyTLS checked that the bundle holds certificates.
-		tlsConfig.RootCAs, _ = rootsWith(t.caPEM)
-	}
-	return &http.Client{Transport: &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		TLSClientConfig:       tlsConfig,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          10,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-	}}
 }
 
 // sharedKeySets are the key sources, shared by their settings (registry.go).

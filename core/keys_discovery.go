@@ -33,7 +33,6 @@ type discoveryKeySet struct {
 // request.
 func newDiscoveryKeySet(issuer string, opts remoteOptions) *discoveryKeySet {
 	configURL := strings.TrimRight(issuer, "/") + "/.well-known/openid-configuration"
-	opts = opts.withDefaults()
 	d := &discoveryKeySet{
 		issuer:    issuer,
 		configURL: configURL,

@@ -61,7 +61,7 @@ func (p *ktIdP) setDoc(key string, value any) {
 }
 
 func newKTDiscovery(p *ktIdP, issuer string, clk *fakeClock) *discoveryKeySet {
-	d := newDiscoveryKeySet(issuer, remoteOptions{Client: p.srv.Client()})
+	d := newDiscoveryKeySet(issuer, testRemoteOptions(remoteOptions{Client: p.srv.Client()}))
 	d.now = clk.Now
 	return d
 }
@@ -187,7 +187,7 @@ func TestDiscoveryContextCancel(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(gate)
-	d := newDiscoveryKeySet(srv.URL, remoteOptions{Client: srv.Client()})
+	d := newDiscoveryKeySet(srv.URL, testRemoteOptions(remoteOptions{Client: srv.Client()}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {

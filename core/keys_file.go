@@ -7,14 +7,9 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"sync"
 	"time"
 )
-
-// fileRecheckInterval is the least time between two looks at a key file.
-const fileRecheckInterval = time.Second
 
 // fileKeySet serves the keys of a local file, for sites without a reachable
 // identity provider: a JWKS document, or PEM with one or more PUBLIC KEY,
@@ -30,20 +25,19 @@ type fileKeySet struct {
 	path string
 	now  func() time.Time
 
-	mu        sync.Mutex
-	keys      []jsonWebKey
-	have      bool
-	info      os.FileInfo // of the file the keys came from
-	checked   bool
-	checkedAt time.Time
-	lastErr   error
-	reads     uint64
-	failures  uint64
+	mu       sync.Mutex
+	file     watchedFile
+	keys     []jsonWebKey
+	have     bool
+	looked   time.Time
+	lastErr  error
+	reads    uint64
+	failures uint64
 }
 
 // newFileKeySet returns a key set for the file at path. It does not read it.
 func newFileKeySet(path string) *fileKeySet {
-	return &fileKeySet{path: path, now: time.Now}
+	return &fileKeySet{path: path, now: time.Now, file: watchedFile{path: path, limit: maxKeyDocumentBytes}}
 }
 
 // Stats returns how many times the file was (re)read and how many of those
@@ -58,10 +52,7 @@ func (s *fileKeySet) Stats() (fetches, failures uint64) {
 func (s *fileKeySet) Keys(ctx context.Context, kid, alg string) ([]any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.now()
-	if !s.checked || now.Sub(s.checkedAt) >= fileRecheckInterval || now.Before(s.checkedAt) {
-		s.checked = true
-		s.checkedAt = now
+	if lookDue(&s.looked, s.now()) {
 		s.refresh()
 	}
 	if !s.have {
@@ -71,59 +62,36 @@ func (s *fileKeySet) Keys(ctx context.Context, kid, alg string) ([]any, error) {
 }
 
 // refresh re-reads the file if it changed since the keys were read (or a
-// read failed). Called with s.mu held.
+// read failed), keeping the keys it has when that fails. Called with s.mu
+// held.
 func (s *fileKeySet) refresh() {
-	current, statErr := os.Stat(s.path)
-	if statErr == nil && s.have && sameFileVersion(s.info, current) {
+	data, err := s.file.changed()
+	if data == nil && err == nil && s.have {
 		return
 	}
 	s.reads++
-	if statErr != nil {
-		s.failures++
-		s.lastErr = fmt.Errorf("key file %s: %w", s.path, statErr)
-		return
+	var keys []jsonWebKey
+	if err == nil {
+		keys, err = parseKeyFile(data)
 	}
-	keys, info, err := readKeyFile(s.path)
 	if err != nil {
 		s.failures++
+		s.file.info = nil // read it again at the next look
 		s.lastErr = fmt.Errorf("key file %s: %w", s.path, err)
 		return
 	}
 	s.keys = keys
-	s.info = info
 	s.have = true
 	s.lastErr = nil
 }
 
-func sameFileVersion(a, b os.FileInfo) bool {
-	return a != nil && b != nil && os.SameFile(a, b) &&
-		a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
-}
-
-// readKeyFile reads and parses a key file, returning the FileInfo of the very
-// file it read.
-func readKeyFile(path string) ([]jsonWebKey, os.FileInfo, error) {
-	f, err := os.Open(path)
+// readKeyFile reads and parses a key file (at load: loadFiles).
+func readKeyFile(path string) ([]jsonWebKey, error) {
+	data, _, err := readFileBounded(path, maxKeyDocumentBytes)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyDocumentBytes+1))
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(data) > maxKeyDocumentBytes {
-		return nil, nil, fmt.Errorf("larger than %d bytes", maxKeyDocumentBytes)
-	}
-	keys, err := parseKeyFile(data)
-	if err != nil {
-		return nil, nil, err
-	}
-	return keys, fi, nil
+	return parseKeyFile(data)
 }
 
 // parseKeyFile reads a JWKS document (it starts with "{") or PEM.

@@ -21,38 +21,16 @@ const keysUnavailableDetail = "token signing keys are unavailable"
 // remoteOptions tune a remoteKeySet or a discoveryKeySet. Zero (or
 // negative) values take the defaults.
 type remoteOptions struct {
-	// Client makes the requests. Default: http.DefaultClient.
 	Client *http.Client
 	// RefreshCooldown is the least time between the starts of two fetches.
-	// Default: 1m.
 	RefreshCooldown time.Duration
-	// FetchTimeout bounds one fetch. Default: 10s.
+	// FetchTimeout bounds one fetch.
 	FetchTimeout time.Duration
 	// MaxAge is how long fetched keys are used before a request refetches
-	// them. Default: 10m.
+	// them.
 	MaxAge time.Duration
 	// Logger is told when a refetch fails and the old keys are kept.
-	// Default: discard.
 	Logger *slog.Logger
-}
-
-func (o remoteOptions) withDefaults() remoteOptions {
-	if o.Client == nil {
-		o.Client = http.DefaultClient
-	}
-	if o.RefreshCooldown <= 0 {
-		o.RefreshCooldown = DefaultRefreshCooldown
-	}
-	if o.FetchTimeout <= 0 {
-		o.FetchTimeout = DefaultFetchTimeout
-	}
-	if o.MaxAge <= 0 {
-		o.MaxAge = DefaultKeyMaxAge
-	}
-	if o.Logger == nil {
-		o.Logger = discardLogger()
-	}
-	return o
 }
 
 // remoteKeySet serves the keys of a JWKS URL, modelled on go-oidc's
@@ -77,7 +55,6 @@ type remoteKeySet struct {
 // newRemoteKeySet returns a key set for the JWKS at jwksURL. It makes no
 // request.
 func newRemoteKeySet(jwksURL string, opts remoteOptions) *remoteKeySet {
-	opts = opts.withDefaults()
 	s := &remoteKeySet{
 		url:     jwksURL,
 		display: redactKeyURL(jwksURL),

@@ -151,7 +151,7 @@ func ktEdKeys(t testing.TB, kids ...string) (map[string]ed25519.PublicKey, []map
 func TestRemoteKeySetLazyAndCached(t *testing.T) {
 	pubs, jwks := ktEdKeys(t, "a", "b")
 	s := newKTServer(t, ktJWKS(t, jwks...))
-	ks := newKTRemote(s, newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)), remoteOptions{})
+	ks := newKTRemote(s, newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)), testRemoteOptions(remoteOptions{}))
 	if s.count() != 0 {
 		t.Fatal("construction fetched")
 	}
@@ -181,7 +181,7 @@ func TestRemoteKeySetUnknownKidCooldown(t *testing.T) {
 	_, rotated := ktEdKeys(t, "b")
 	s := newKTServer(t, ktJWKS(t, first...))
 	clk := newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
-	ks := newKTRemote(s, clk, remoteOptions{RefreshCooldown: time.Minute})
+	ks := newKTRemote(s, clk, testRemoteOptions(remoteOptions{RefreshCooldown: time.Minute}))
 
 	steps := []struct {
 		name      string
@@ -231,7 +231,7 @@ func TestRemoteKeySetConcurrentCallersShareOneFetch(t *testing.T) {
 			pubs, next := ktEdKeys(t, "new")
 			s := newKTServer(t, ktJWKS(t, first...))
 			clk := newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
-			ks := newKTRemote(s, clk, remoteOptions{})
+			ks := newKTRemote(s, clk, testRemoteOptions(remoteOptions{}))
 			before := 0
 			if !coldStart {
 				if _, err := ks.Keys(context.Background(), "old", "EdDSA"); err != nil {
@@ -281,7 +281,7 @@ func TestRemoteKeySetFailureKeepsOldKeys(t *testing.T) {
 	_, rotated := ktEdKeys(t, "b")
 	s := newKTServer(t, ktJWKS(t, first...))
 	clk := newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
-	ks := newKTRemote(s, clk, remoteOptions{})
+	ks := newKTRemote(s, clk, testRemoteOptions(remoteOptions{}))
 	ctx := context.Background()
 	if _, err := ks.Keys(ctx, "a", "EdDSA"); err != nil {
 		t.Fatal(err)
@@ -332,7 +332,7 @@ func TestRemoteKeySetMaxAge(t *testing.T) {
 	_, jwks := ktEdKeys(t, "a")
 	s := newKTServer(t, ktJWKS(t, jwks...))
 	clk := newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
-	ks := newKTRemote(s, clk, remoteOptions{MaxAge: time.Hour})
+	ks := newKTRemote(s, clk, testRemoteOptions(remoteOptions{MaxAge: time.Hour}))
 	ctx := context.Background()
 	steps := []struct {
 		advance   time.Duration
@@ -375,7 +375,7 @@ func TestRemoteKeySetNeverFetched(t *testing.T) {
 			s := newKTServer(t, tc.body)
 			s.set(tc.status, tc.body)
 			clk := newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
-			ks := newKTRemote(s, clk, remoteOptions{})
+			ks := newKTRemote(s, clk, testRemoteOptions(remoteOptions{}))
 			_, err := ks.Keys(context.Background(), "a", "ES256")
 			e := ktKeysUnavailable(t, err)
 			if e.Err == nil || !strings.Contains(e.Err.Error(), tc.cause) || !strings.Contains(e.Err.Error(), s.srv.URL+"/jwks") {
@@ -414,7 +414,7 @@ func TestRemoteKeySetUnreachable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL + "/jwks"
 	srv.Close()
-	ks := newRemoteKeySet(url, remoteOptions{})
+	ks := newRemoteKeySet(url, testRemoteOptions(remoteOptions{}))
 	_, err := ks.Keys(context.Background(), "", "RS256")
 	e := ktKeysUnavailable(t, err)
 	if !strings.Contains(e.Error(), url) {
@@ -426,7 +426,7 @@ func TestRemoteKeySetRedactsURLPassword(t *testing.T) {
 	s := newKTServer(t, nil)
 	s.set(http.StatusUnauthorized, nil)
 	u := strings.Replace(s.srv.URL, "http://", "http://user:hunter2@", 1) + "/jwks"
-	ks := newRemoteKeySet(u, remoteOptions{Client: s.srv.Client()})
+	ks := newRemoteKeySet(u, testRemoteOptions(remoteOptions{Client: s.srv.Client()}))
 	_, err := ks.Keys(context.Background(), "", "RS256")
 	ktKeysUnavailable(t, err)
 	if strings.Contains(err.Error(), "hunter2") {
@@ -439,7 +439,7 @@ func TestRemoteKeySetFetchTimeout(t *testing.T) {
 	s := newKTServer(t, ktJWKS(t, jwks...))
 	s.hold()
 	clk := newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
-	ks := newKTRemote(s, clk, remoteOptions{FetchTimeout: 50 * time.Millisecond})
+	ks := newKTRemote(s, clk, testRemoteOptions(remoteOptions{FetchTimeout: 50 * time.Millisecond}))
 	start := time.Now()
 	_, err := ks.Keys(context.Background(), "a", "EdDSA")
 	e := ktKeysUnavailable(t, err)
@@ -463,7 +463,7 @@ func TestRemoteKeySetContextCancel(t *testing.T) {
 		pubs, jwks := ktEdKeys(t, "a")
 		s := newKTServer(t, ktJWKS(t, jwks...))
 		s.hold()
-		ks := newKTRemote(s, newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)), remoteOptions{})
+		ks := newKTRemote(s, newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)), testRemoteOptions(remoteOptions{}))
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() {
@@ -489,7 +489,7 @@ func TestRemoteKeySetContextCancel(t *testing.T) {
 		pubs, jwks := ktEdKeys(t, "a")
 		s := newKTServer(t, ktJWKS(t, jwks...))
 		s.hold()
-		ks := newKTRemote(s, newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)), remoteOptions{})
+		ks := newKTRemote(s, newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)), testRemoteOptions(remoteOptions{}))
 		leader := make(chan []any, 1)
 		go func() {
 			got, _ := ks.Keys(context.Background(), "a", "EdDSA")
@@ -522,7 +522,7 @@ func TestRemoteKeySetContextCancel(t *testing.T) {
 func BenchmarkRemoteKeySetHit(b *testing.B) {
 	_, jwks := ktEdKeys(b, "a", "b", "c")
 	s := newKTServer(b, ktJWKS(b, jwks...))
-	ks := newKTRemote(s, newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)), remoteOptions{})
+	ks := newKTRemote(s, newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)), testRemoteOptions(remoteOptions{}))
 	ctx := context.Background()
 	if _, err := ks.Keys(ctx, "b", "EdDSA"); err != nil {
 		b.Fatal(err)
@@ -545,7 +545,7 @@ func TestRemoteKeySetKeyMaxAge(t *testing.T) {
 	s := newKTServer(t, ktJWKS(t, both...))
 	clk := newFakeClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	var logged bytes.Buffer
-	ks := newKTRemote(s, clk, remoteOptions{Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	ks := newKTRemote(s, clk, testRemoteOptions(remoteOptions{Logger: slog.New(slog.NewTextHandler(&logged, nil))}))
 	ctx := context.Background()
 	if got, err := ks.Keys(ctx, "a", "EdDSA"); err != nil || len(got) != 1 {
 		t.Fatalf("first fetch: %v, %v", got, err)

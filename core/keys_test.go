@@ -41,7 +41,7 @@ func TestNewKeySetSelection(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ks, err := newKeySet(tc.cfg, nil)
+			ks, err := testKeySet(tc.cfg)
 			if tc.wantError != "" {
 				ce, ok := err.(*ConfigError)
 				if err == nil || tc.wantError != "any" && (!ok || ce.Option != tc.wantError) {
@@ -85,7 +85,7 @@ func TestNewKeySetIsLazy(t *testing.T) {
 		{Issuer: s.srv.URL},
 		{JWKSFile: filepath.Join(t.TempDir(), "missing.json")},
 	} {
-		if _, err := newKeySet(cfg, nil); err != nil {
+		if _, err := testKeySet(cfg); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -102,7 +102,7 @@ func TestKeySetHMACIsolation(t *testing.T) {
 	ktWriteFile(t, path, append(ktPKIX(t, &rsaKey.PublicKey), ktPKIX(t, ed)...), time.Now())
 	secret := "0123456789abcdef0123456789abcdef"
 
-	fromCfg, err := newKeySet(JWTConfig{JWKSFile: path, HMACSecret: secret}, nil)
+	fromCfg, err := testKeySet(JWTConfig{JWKSFile: path, HMACSecret: secret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,11 +110,11 @@ func TestKeySetHMACIsolation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	asymOnly, err := newKeySet(JWTConfig{JWKSFile: path}, nil)
+	asymOnly, err := testKeySet(JWTConfig{JWKSFile: path})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hmacOnly, err := newKeySet(JWTConfig{HMACSecret: secret}, nil)
+	hmacOnly, err := testKeySet(JWTConfig{HMACSecret: secret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestKeySetRegistrySharing(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			ks, err := newKeySet(cfg, nil)
+			ks, err := testKeySet(cfg)
 			if err != nil {
 				t.Error(err)
 			}
@@ -209,7 +209,7 @@ func TestKeySetRegistrySharing(t *testing.T) {
 	// The HMAC-combined set shares the same source.
 	withSecret := cfg
 	withSecret.HMACSecret = "x"
-	combined, err := newKeySet(withSecret, nil)
+	combined, err := testKeySet(withSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestKeySetRegistrySharing(t *testing.T) {
 	} {
 		other := cfg
 		change(&other)
-		ks, err := newKeySet(other, nil)
+		ks, err := testKeySet(other)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -241,19 +241,19 @@ func TestKeySetRegistrySharing(t *testing.T) {
 		}
 	}
 
-	// Defaults and zero values share: NewKeySet applies the same defaults.
-	a, _ := newKeySet(JWTConfig{JWKSURL: s.srv.URL + "/jwks-defaults"}, nil)
-	b, _ := newKeySet(JWTConfig{JWKSURL: s.srv.URL + "/jwks-defaults", RefreshCooldown: DefaultRefreshCooldown, FetchTimeout: DefaultFetchTimeout}, nil)
+	// Zero values and defaults share once normalized, as New hands them over.
+	a, _ := testKeySet(JWTConfig{JWKSURL: s.srv.URL + "/jwks-defaults"})
+	b, _ := testKeySet(JWTConfig{JWKSURL: s.srv.URL + "/jwks-defaults", RefreshCooldown: DefaultRefreshCooldown, FetchTimeout: DefaultFetchTimeout})
 	if a != b {
 		t.Error("zero and default settings not shared")
 	}
 
 	// File and discovery sources are shared too.
 	path := filepath.Join(t.TempDir(), "k.pem")
-	f1, _ := newKeySet(JWTConfig{JWKSFile: path}, nil)
-	f2, _ := newKeySet(JWTConfig{JWKSFile: path}, nil)
-	d1, _ := newKeySet(JWTConfig{Issuer: s.srv.URL + "/realm"}, nil)
-	d2, _ := newKeySet(JWTConfig{Issuer: s.srv.URL + "/realm"}, nil)
+	f1, _ := testKeySet(JWTConfig{JWKSFile: path})
+	f2, _ := testKeySet(JWTConfig{JWKSFile: path})
+	d1, _ := testKeySet(JWTConfig{Issuer: s.srv.URL + "/realm"})
+	d2, _ := testKeySet(JWTConfig{Issuer: s.srv.URL + "/realm"})
 	if f1 != f2 || d1 != d2 {
 		t.Error("file or discovery source not shared")
 	}
@@ -288,7 +288,7 @@ func TestNewKeySetTLS(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ks, err := newKeySet(tc.cfg, nil)
+			ks, err := testKeySet(tc.cfg)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,36 +10,25 @@ import (
 	"time"
 )
 
-// OptionSpec is one configuration option as every host spells it. The
-// table below is the one list of options: hosts read their options through
-// it (ConfigFrom, the Caddyfile parser), errors name options through it in
-// the host's spelling, and tests hold the README's options table and the
-// Caddy module's fields and their documented defaults to it. How each value
-// is checked lives in Config.Validate.
+// OptionSpec is one option as every host spells it. ConfigOptions is the
+// one list of options: hosts read theirs through it (ConfigFrom, the
+// Caddyfile parser), errors name options through it, and tests hold the
+// README's table and the Caddy fields' docs to it. Config.Validate checks
+// the values.
 type OptionSpec struct {
-	// Name is the option's path as the Caddyfile writes it ("jwt.issuer"
-	// inside the jwt block); Caddy's errors use it.
-	Name string
-	// Type is what the value is (OptionText, OptionList, ...).
-	Type string
-	// Core is the option's path in Config's JSON encoding ("" for a block).
-	Core string
-	// Secret options are never quoted in errors or logs, nor trimmed.
+	Name string // the Caddyfile's path: "jwt.issuer" inside the jwt block
+	Type string // OptionText, OptionList, ...
+	Core string // the path in Config's JSON ("" for a block)
+	// Secret options are never quoted nor trimmed, and a host may resolve
+	// placeholders in them (ConfigFrom's secret).
 	Secret bool
-	// PerIssuer options may also be set inside an issuer's block (jwt, or
-	// an element of issuers), for that issuer's tokens only.
+	// PerIssuer options may also be set in an issuer's block, for its
+	// tokens only.
 	PerIssuer bool
-	// Caddyfile is the keyword in a Caddyfile block ("" when there is none:
-	// the prefix is the directive's argument, several issuers are repeated
-	// jwt blocks).
-	Caddyfile string
-	// JSON is the Caddy module's JSON field path.
-	JSON string
-	// Traefik is the Traefik plugin's option path.
-	Traefik string
-	// Default is the default as an operator writes it ("" for none),
-	// derived from DefaultConfig.
-	Default string
+	Caddyfile string // the keyword in its block ("" for none)
+	JSON      string // the Caddy module's JSON path
+	Traefik   string // the Traefik plugin's path
+	Default   string // as an operator writes it ("" for none)
 }
 
 // What an option's value is.
@@ -54,23 +43,23 @@ const (
 	OptionIssuers  = "issuers"  // a list of jwt blocks, one per issuer
 )
 
-// Host is the gateway whose configuration ConfigFrom reads: it decides the
-// options' spelling in the input and in every error and warning.
+// Host is the gateway whose options ConfigFrom reads, which decides how
+// they are spelt there and in every error and warning.
 type Host int
 
 const (
 	// HostCaddy reads the Caddy module's JSON (durations in nanoseconds)
 	// and names options as the Caddyfile does.
 	HostCaddy Host = iota
-	// HostTraefik reads the Traefik plugin's options as Traefik's providers
-	// hand them over (keys in any case, "true", "2", "a,b", durations as
-	// text or seconds) and names options in camelCase.
+	// HostTraefik reads options as Traefik's providers hand them over
+	// (keys in any case, "true", "2", "a,b", durations as text or seconds)
+	// and names them in camelCase.
 	HostTraefik
 )
 
-// ConfigOptions is every option, in the order the README lists them. Left
-// empty, Core and JSON are Name, Caddyfile is Name's last part and Traefik
-// is Name in camelCase ("-": none); Default comes from DefaultConfig.
+// ConfigOptions is every option, in the README's order. Left empty, Core
+// and JSON are Name, Caddyfile is Name's last part and Traefik is Name in
+// camelCase ("-": none); Default comes from DefaultConfig.
 var ConfigOptions = []OptionSpec{
 	{Name: "prefix", Type: OptionText, Caddyfile: "-"},
 	{Name: "endpoint_url", Type: OptionText},
@@ -113,9 +102,8 @@ var ConfigOptions = []OptionSpec{
 	{Name: "jwt.key_max_age", Type: OptionDuration},
 }
 
-// init derives what the table leaves empty. (In init, not in the table's
-// initializer: yaegi, which interprets the core in Traefik, runs package
-// variable initializers before the types and variables they use exist.)
+// init derives what the table leaves empty. (Not in the table's
+// initializer: yaegi runs those before the types they use exist.)
 func init() {
 	var defaults map[string]any
 	_ = decodeJSON(DefaultConfig().normalized(), &defaults)
@@ -124,91 +112,67 @@ func init() {
 		o.JSON = orName(o.JSON, o.Name)
 		o.Caddyfile = orName(o.Caddyfile, o.Name[strings.LastIndex(o.Name, ".")+1:])
 		o.Traefik = orName(o.Traefik, camelCase(o.Name))
-		o.Default = operatorText(o.Type, lookupPath(defaults, o.Core))
-		if o.Name == "sts_endpoint" {
+		var v any = defaults
+		for _, key := range strings.Split(o.Core, ".") {
+			m, _ := v.(map[string]any)
+			v = m[key]
+		}
+		if v == nil {
+			v = map[string]any{OptionFlag: false, OptionInt: 0, OptionDuration: 0.0}[o.Type]
+		}
+		d, isNumber := v.(float64)
+		switch {
+		case o.Name == "sts_endpoint":
 			o.Default = defaultSTSEndpoint("{region}")
+		case o.Type == OptionDuration && d == 0:
+			o.Default = "0"
+		case o.Type == OptionDuration && isNumber:
+			o.Default = strings.Replace(time.Duration(d).String(), "m0s", "m", 1)
+			if strings.HasSuffix(o.Default, "h0m") {
+				o.Default = strings.TrimSuffix(o.Default, "0m")
+			}
+		case v != nil:
+			o.Default = strings.Trim(fmt.Sprint(v), "[]")
 		}
 		ConfigOptions[i] = o
 	}
 }
 
 func orName(v, name string) string {
-	switch v {
-	case "":
-		return name
-	case "-":
+	if v == "-" {
 		return ""
 	}
-	return v
+	return or(v, name)
 }
 
-// camelCase is Traefik's spelling of a snake_case name: jwt.jwks_url is
-// jwt.jwksURL.
+// camelCase is Traefik's spelling of a name: jwt.jwks_url is jwt.jwksURL.
 func camelCase(name string) string {
 	words := strings.Split(name, "_")
-	for i := 1; i < len(words); i++ {
-		if words[i] == "url" {
-			words[i] = "URL"
-		} else {
-			words[i] = strings.ToUpper(words[i][:1]) + words[i][1:]
+	for i, w := range words[1:] {
+		words[i+1] = strings.ToUpper(w[:1]) + w[1:]
+		if w == "url" {
+			words[i+1] = "URL"
 		}
 	}
 	return strings.Join(words, "")
 }
 
-// operatorText writes v, a default in Config's JSON, as an operator does.
-func operatorText(typ string, v any) string {
-	switch typ {
-	case OptionDuration:
-		n, _ := v.(float64)
-		return formatDuration(time.Duration(n))
-	case OptionInt:
-		n, _ := v.(float64)
-		return strconv.Itoa(int(n))
-	case OptionFlag:
-		b, _ := v.(bool)
-		return strconv.FormatBool(b)
-	case OptionList:
-		var words []string
-		list, _ := v.([]any)
-		for _, w := range list {
-			words = append(words, fmt.Sprint(w))
-		}
-		return strings.Join(words, " ")
-	}
-	s, _ := v.(string)
-	return s
-}
-
-// formatDuration writes d as an operator would: "1h", "1m", "10s", "0".
-func formatDuration(d time.Duration) string {
-	if d == 0 {
-		return "0"
-	}
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
-
 // ConfigFrom builds a Config over DefaultConfig from a host's options as
 // encoding/json writes them (the host marshals them: under yaegi only the
-// package that declares a struct sees its field tags), in host's spelling.
-// An option absent, null or empty keeps its default; one no row names is
-// refused with the closest known name. Text is trimmed (secrets are not),
-// lists drop blank members, and a duration is text (a Go duration such as
-// "90s", or whole seconds) or a number (Caddy: nanoseconds, Traefik:
-// seconds). Errors name options as the input wrote them.
-func ConfigFrom(raw []byte, host Host) (Config, error) {
+// package that declares a struct sees its tags). An option absent, null or
+// empty keeps its default; one no row names is refused with the closest
+// known name. Text is trimmed (secrets are not), lists drop blank members,
+// a duration is text (a Go duration or whole seconds) or a number (Caddy:
+// nanoseconds, Traefik: seconds). secret, when not nil, resolves the
+// value of each Secret option (a host's placeholders). Errors name
+// options as the input wrote them.
+func ConfigFrom(raw []byte, host Host, secret func(string) (string, error)) (Config, error) {
 	var fields map[string]any
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		return Config{}, err
 	}
-	top, err := host.readLevel(fields, "", false)
+	r := reader{traefik: host == HostTraefik, secret: secret}
+	top, err := r.level(fields, "", false)
 	if err != nil {
 		return Config{}, err
 	}
@@ -229,29 +193,33 @@ func ConfigFrom(raw []byte, host Host) (Config, error) {
 	return c, nil
 }
 
-// key is o's key in host's input at the top level or, block, inside an
-// issuer's block ("" when o is not written there).
-func (h Host) key(o OptionSpec, block bool) string {
+// reader reads one host's options (ConfigFrom).
+type reader struct {
+	traefik bool // a bool, not a Host: see Config.traefik
+	secret  func(string) (string, error)
+}
+
+// key is o's key at the top level or, block, in an issuer's block ("" when
+// o is not written there).
+func (r reader) key(o OptionSpec, block bool) string {
 	p := o.JSON
-	if h == HostTraefik {
+	if r.traefik {
 		p = o.Traefik
 	}
-	if rest, ok := strings.CutPrefix(p, "jwt."); ok {
-		if block {
-			return rest
-		}
-		return ""
-	}
-	if block && !o.PerIssuer {
+	rest, inJWT := strings.CutPrefix(p, "jwt.")
+	switch {
+	case inJWT && block:
+		return rest
+	case inJWT || (block && !o.PerIssuer):
 		return ""
 	}
 	return p
 }
 
-// readLevel reads the options of one level of fields (the top, or an
-// issuer's block named by path, "jwt." or "issuers[N].") into Config's
-// (or JWTConfig's) JSON shape.
-func (h Host) readLevel(fields map[string]any, path string, block bool) (map[string]any, error) {
+// level reads the options of one level (the top, or the issuer's block
+// named by path: "jwt." or "issuers[N].") into Config's (or JWTConfig's)
+// JSON shape.
+func (r reader) level(fields map[string]any, path string, block bool) (map[string]any, error) {
 	out := map[string]any{}
 	keys := make([]string, 0, len(fields))
 	for k := range fields {
@@ -265,7 +233,7 @@ func (h Host) readLevel(fields map[string]any, path string, block bool) (map[str
 		var o OptionSpec
 		found := false
 		for _, row := range ConfigOptions {
-			if key := h.key(row, block); key != "" {
+			if key := r.key(row, block); key != "" {
 				known = append(known, key)
 				if strings.EqualFold(key, k) {
 					o = row
@@ -275,74 +243,80 @@ func (h Host) readLevel(fields map[string]any, path string, block bool) (map[str
 		}
 		name := path + k
 		v := fields[k] // not in a tuple: yaegi mishandles map elements there
-		switch {
-		case !found:
+		if !found {
 			return nil, unknownOption(path, k, known)
+		}
+		var val any
+		var err error
+		list, isList := v.([]any)
+		switch {
 		case v == nil:
-		case o.Type == OptionBlock || o.Type == OptionIssuers:
-			list, isList := v.([]any)
-			if o.Type == OptionBlock {
-				// Separate statements: yaegi mishandles this tuple.
-				list = []any{v}
-				isList = true
-			}
+		case o.Type == OptionBlock:
+			val, err = r.block(v, name+".")
+		case o.Type == OptionIssuers && !isList:
+			err = &ConfigError{Option: name, Reason: "must be a list of blocks of jwt options"}
+		case o.Type == OptionIssuers:
 			var blocks []any
 			for n, item := range list {
-				m, ok := item.(map[string]any)
-				if !ok || !isList {
-					return nil, &ConfigError{Option: name, Reason: "must be a block of jwt options"}
-				}
-				prefix := name + "."
-				if o.Type == OptionIssuers {
-					prefix = fmt.Sprintf("%s[%d].", name, n)
-				}
-				inner, err := h.readLevel(m, prefix, true)
+				b, err := r.block(item, fmt.Sprintf("%s[%d].", name, n))
 				if err != nil {
 					return nil, err
 				}
-				blocks = append(blocks, inner)
+				blocks = append(blocks, b)
 			}
-			if o.Type == OptionBlock {
-				out["jwt"] = blocks[0]
-			} else {
-				out["issuers"] = blocks
-			}
+			val = blocks
 		default:
-			val, err := h.value(o, v, name)
-			if err != nil {
-				return nil, err
-			}
-			if val != nil {
-				core := o.Core
-				if block {
-					core = strings.TrimPrefix(core, "jwt.")
-				}
-				placePath(out, core, val)
-			}
+			val, err = r.value(o, v, name)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if val != nil {
+			placePath(out, strings.TrimPrefix(or(o.Core, o.Name), "jwt."), val)
 		}
 	}
 	return out, nil
 }
 
+func (r reader) block(v any, path string) (any, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, &ConfigError{Option: strings.TrimSuffix(path, "."), Reason: "must be a block of jwt options"}
+	}
+	inner, err := r.level(m, path, true)
+	if err != nil {
+		return nil, err
+	}
+	return inner, nil
+}
+
 // value is v, option o's value in the host's input (named name), in
 // Config's JSON; nil leaves the default.
-func (h Host) value(o OptionSpec, v any, name string) (any, error) {
+func (r reader) value(o OptionSpec, v any, name string) (any, error) {
 	bad := func(reason string) error { return &ConfigError{Option: name, Reason: reason} }
 	s, isText := v.(string)
 	n, isNumber := v.(float64)
-	switch o.Type {
-	case OptionText:
-		if !isText {
-			s = fmt.Sprint(v)
+	_, listed := v.([]any)
+	if !isText && (o.Type == OptionText || o.Type == OptionList) && !listed {
+		s = fmt.Sprint(v)
+		isText = true
+	}
+	if isText && !o.Secret {
+		s = strings.TrimSpace(s)
+	}
+	if isText && s == "" && o.Name != "prefix" {
+		return nil, nil
+	}
+	switch {
+	case o.Type == OptionText && o.Secret && s != "" && r.secret != nil:
+		resolved, err := r.secret(s)
+		if err != nil {
+			return nil, bad(err.Error())
 		}
-		if !o.Secret {
-			s = strings.TrimSpace(s)
-		}
-		if s == "" && o.Name != "prefix" {
-			return nil, nil
-		}
+		return resolved, nil
+	case o.Type == OptionText:
 		return s, nil
-	case OptionList:
+	case o.Type == OptionList:
 		items, _ := v.([]any)
 		if isText {
 			items = nil
@@ -360,43 +334,35 @@ func (h Host) value(o OptionSpec, v any, name string) (any, error) {
 			return nil, nil
 		}
 		return list, nil
-	case OptionFlag:
-		if isText {
-			b, err := strconv.ParseBool(strings.TrimSpace(s))
-			if err != nil {
-				return nil, bad(fmt.Sprintf("must be true or false, not %q", s))
-			}
-			return b, nil
+	case o.Type == OptionFlag && isText:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return nil, bad(fmt.Sprintf("must be true or false, not %q", s))
 		}
+		return b, nil
+	case o.Type == OptionFlag && isNumber:
+		return n != 0, nil
+	case o.Type == OptionInt && isText:
+		i, err := strconv.Atoi(s)
+		if err != nil {
+			return nil, bad(fmt.Sprintf("not a whole number: %q", s))
+		}
+		return i, nil
+	case o.Type == OptionInt && isNumber && n != math.Trunc(n):
+		return nil, bad(fmt.Sprintf("not a whole number: %v", n))
+	case o.Type == OptionDuration && (isText || isNumber && r.traefik):
 		if isNumber {
-			return n != 0, nil
+			s = strconv.FormatFloat(n, 'f', -1, 64)
 		}
-	case OptionInt:
-		if isText {
-			i, err := strconv.Atoi(strings.TrimSpace(s))
-			if err != nil {
-				return nil, bad(fmt.Sprintf("not a whole number: %q", s))
-			}
-			return i, nil
+		d, err := durationText(s)
+		if err != nil {
+			return nil, bad(err.Error())
 		}
-		if isNumber && n != math.Trunc(n) {
-			return nil, bad(fmt.Sprintf("not a whole number: %v", n))
-		}
-	case OptionDuration:
-		if isText {
-			d, err := durationText(s)
-			if err != nil {
-				return nil, bad(err.Error())
-			}
-			return d, nil
-		}
-		if isNumber && h == HostTraefik {
-			return durationText(strconv.FormatFloat(n, 'f', -1, 64))
-		}
-	case OptionRoles:
-		// Not `return h.roles(...)`: yaegi loses the error when converting
+		return d, nil
+	case o.Type == OptionRoles:
+		// Not `return r.roles(...)`: yaegi loses the error when converting
 		// the results.
-		rules, err := h.roles(v, name)
+		rules, err := r.roles(v, name)
 		if err != nil {
 			return nil, err
 		}
@@ -407,37 +373,35 @@ func (h Host) value(o OptionSpec, v any, name string) (any, error) {
 
 // roles reads role rules, each {claim, value, role_arn (Caddy) or roleArn
 // (Traefik)}.
-func (h Host) roles(v any, name string) ([]RoleRule, error) {
+func (r reader) roles(v any, name string) ([]RoleRule, error) {
 	known := []string{"claim", "value", "role_arn"}
-	if h == HostTraefik {
+	if r.traefik {
 		known[2] = "roleArn"
 	}
 	var rules []RoleRule
 	items, _ := v.([]any)
 	for _, item := range items {
-		var r RoleRule
 		m, _ := item.(map[string]any)
+		rule := map[string]string{}
 		for k, field := range m {
 			s, _ := field.(string)
-			switch strings.ToLower(strings.ReplaceAll(k, "_", "")) {
-			case "claim":
-				r.Claim = strings.TrimSpace(s)
-			case "value":
-				r.Value = s
-			case "rolearn":
-				r.RoleARN = strings.TrimSpace(s)
-			default:
+			key := strings.ToLower(strings.ReplaceAll(k, "_", ""))
+			if key != "claim" && key != "value" && key != "rolearn" {
 				return nil, unknownOption(name+"[].", k, known)
 			}
+			if key != "value" {
+				s = strings.TrimSpace(s)
+			}
+			rule[key] = s
 		}
-		rules = append(rules, r)
+		rules = append(rules, RoleRule{Claim: rule["claim"], Value: rule["value"], RoleARN: rule["rolearn"]})
 	}
 	return rules, nil
 }
 
 // unknownOption refuses the option key at path (Traefik would otherwise
 // ignore a misspelt accessKeyFile and serve with other keys), naming the
-// closest of the known keys when one is near (a third of its letters).
+// closest known key when one is near (a third of its letters).
 func unknownOption(path, key string, known []string) error {
 	reason := "unknown option"
 	best, bestDist := "", len(key)/3+1
@@ -455,39 +419,32 @@ func unknownOption(path, key string, known []string) error {
 // editDistance is the Levenshtein distance of a and b.
 func editDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
 	for j := range prev {
 		prev[j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
+		cur := []int{i}
 		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
+			best := prev[j-1] // no min builtin: yaegi's Go is older
+			if a[i-1] != b[j-1] {
+				best++
 			}
-			// No min builtin: yaegi's Go is older than it.
-			best := prev[j-1] + cost
-			if prev[j]+1 < best {
-				best = prev[j] + 1
+			if d := prev[j] + 1; d < best {
+				best = d
 			}
-			if cur[j-1]+1 < best {
-				best = cur[j-1] + 1
+			if d := cur[j-1] + 1; d < best {
+				best = d
 			}
-			cur[j] = best
+			cur = append(cur, best)
 		}
-		prev, cur = cur, prev
+		prev = cur
 	}
 	return prev[len(b)]
 }
 
-// durationText reads a duration written as text: empty is unset, a bare
-// integer is seconds, anything else a Go duration such as "1h30m".
+// durationText reads a duration written as text: a bare integer is
+// seconds, anything else a Go duration such as "1h30m".
 func durationText(s string) (any, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return nil, nil
-	}
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		if n > math.MaxInt64/int64(time.Second) || n < math.MinInt64/int64(time.Second) {
 			return nil, fmt.Errorf("%q seconds is out of range", s)
@@ -507,18 +464,6 @@ func decodeJSON(v any, into any) error {
 		return err
 	}
 	return json.Unmarshal(raw, into)
-}
-
-// lookupPath finds the value at a dotted path of nested JSON objects.
-func lookupPath(m map[string]any, path string) any {
-	head, rest, nested := strings.Cut(path, ".")
-	if inner, ok := m[head].(map[string]any); ok && nested {
-		return lookupPath(inner, rest)
-	}
-	if nested {
-		return nil
-	}
-	return m[head]
 }
 
 // placePath sets v at a dotted path, making the objects on the way.

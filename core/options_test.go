@@ -180,7 +180,7 @@ func configFrom(t *testing.T, host any, path core.Host) (core.Config, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return core.ConfigFrom(raw, path)
+	return core.ConfigFrom(raw, path, nil)
 }
 
 // Decoding a host's options over the defaults must not change the defaults

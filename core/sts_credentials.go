@@ -3,15 +3,10 @@ package core
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"sync"
 	"time"
 )
-
-// credentialsRecheck is how often a file-backed source looks at its files.
-const credentialsRecheck = time.Second
 
 // maxKeyFileBytes bounds what is read of a key file.
 const maxKeyFileBytes = 64 << 10
@@ -62,25 +57,24 @@ func (s *staticCredentials) AccessKeys(ctx context.Context) (AccessKeys, error) 
 }
 
 // fileCredentials reads either key, or both, from files, and reads a file
-// again when a check, at most once per credentialsRecheck, finds it changed:
-// another size, modification time or file (a Kubernetes Secret volume swaps a
-// symlink). It starts no goroutine: the check happens in AccessKeys.
+// again when it changed (watchedFile). A file that cannot be read, or is
+// empty, makes the keys unavailable until it can: a removed Secret stops
+// signing instead of signing with what it held.
 type fileCredentials struct {
 	now func() time.Time
 
 	mu        sync.Mutex
-	checked   time.Time
+	looked    time.Time
 	access    keyFile
 	secret    keyFile
 	lastError *Error
 }
 
-// keyFile is one key: inline when path is empty, else read from path.
+// keyFile is one key: inline when file.path is empty, else read from it.
 type keyFile struct {
 	option string
-	path   string
+	file   watchedFile
 	value  string
-	info   os.FileInfo // of what value was read from
 }
 
 func newFileCredentials(cfg CredentialsConfig, now func() time.Time) *fileCredentials {
@@ -88,19 +82,19 @@ func newFileCredentials(cfg CredentialsConfig, now func() time.Time) *fileCreden
 		now: now,
 		access: keyFile{
 			option: "access_key_file",
-			path:   cfg.AccessKeyFile,
+			file:   watchedFile{path: cfg.AccessKeyFile, limit: maxKeyFileBytes},
 			value:  strings.TrimSpace(cfg.AccessKey),
 		},
 		secret: keyFile{
 			option: "secret_key_file",
-			path:   cfg.SecretKeyFile,
+			file:   watchedFile{path: cfg.SecretKeyFile, limit: maxKeyFileBytes},
 			value:  strings.TrimSpace(cfg.SecretKey),
 		},
 	}
 }
 
-// AccessKeys returns the keys read last, after looking at the files when the
-// last look is credentialsRecheck old.
+// AccessKeys returns the keys read last, after looking at the files when a
+// look is due.
 func (s *fileCredentials) AccessKeys(ctx context.Context) (AccessKeys, error) {
 	return fileAccessKeys(s, ctx)
 }
@@ -110,9 +104,7 @@ func (s *fileCredentials) AccessKeys(ctx context.Context) (AccessKeys, error) {
 func fileAccessKeys(s *fileCredentials, ctx context.Context) (AccessKeys, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.now()
-	if s.checked.IsZero() || now.Sub(s.checked) >= credentialsRecheck || now.Before(s.checked) {
-		s.checked = now
+	if lookDue(&s.looked, s.now()) {
 		s.lastError = s.access.refresh()
 		if s.lastError == nil {
 			s.lastError = s.secret.refresh()
@@ -124,47 +116,28 @@ func fileAccessKeys(s *fileCredentials, ctx context.Context) (AccessKeys, error)
 	return AccessKeys{AccessKeyID: s.access.value, SecretAccessKey: s.secret.value}, nil
 }
 
-// refresh re-reads the file when its stat differs from the one read last.
-// The error names the option and the path, never the contents.
+// refresh reads the key again when its file changed. The error names the
+// option and the path, never the contents.
 func (k *keyFile) refresh() *Error {
-	if k.path == "" {
+	if k.file.path == "" {
 		return nil
 	}
-	cur, err := os.Stat(k.path)
-	if err != nil {
-		return k.fail(err)
-	}
-	if sameFileVersion(k.info, cur) {
+	data, err := k.file.changed()
+	if err == nil && data == nil {
 		return nil
-	}
-	f, err := os.Open(k.path)
-	if err != nil {
-		return k.fail(err)
-	}
-	defer f.Close()
-	// The stat of the open file describes exactly what is read.
-	opened, err := f.Stat()
-	if err != nil {
-		return k.fail(err)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileBytes))
-	if err != nil {
-		return k.fail(err)
 	}
 	v := strings.TrimSpace(string(data))
-	if v == "" {
-		return k.fail(fmt.Errorf("%s is empty", k.path))
+	if err == nil && v == "" {
+		err = fmt.Errorf("%s is empty", k.file.path)
+	}
+	if err != nil {
+		// Forget the key, so that it is read again once the file is back.
+		k.value = ""
+		k.file.info = nil
+		return GatewayCredentialsUnavailable(fmt.Errorf("%s: %w", k.option, err))
 	}
 	k.value = v
-	k.info = opened
 	return nil
-}
-
-// fail forgets the key, so that it is read again once the file is back.
-func (k *keyFile) fail(cause error) *Error {
-	k.value = ""
-	k.info = nil
-	return GatewayCredentialsUnavailable(fmt.Errorf("%s: %w", k.option, cause))
 }
 
 // fileCredentialSources are the file-backed sources, shared by their

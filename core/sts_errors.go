@@ -1,16 +1,9 @@
 package core
 
-import (
-	"strings"
-	"time"
-	"unicode/utf8"
-)
+import "time"
 
 // The STS client builds its refusals with these constructors, so that every
 // build answers with byte-for-byte the same problem documents.
-
-// maxSTSMessage bounds how much of an STS error message reaches the caller.
-const maxSTSMessage = 200
 
 // rejectedBySTS is an STS error answer (an error document or status).
 func rejectedBySTS(code, message string, cause error) *Error {
@@ -18,14 +11,7 @@ func rejectedBySTS(code, message string, cause error) *Error {
 	if code != "" {
 		detail += ": " + code
 	}
-	if message = strings.TrimSpace(message); message != "" {
-		if len(message) > maxSTSMessage {
-			cut := maxSTSMessage
-			for cut > 0 && !utf8.RuneStart(message[cut]) {
-				cut--
-			}
-			message = message[:cut] + "…"
-		}
+	if message != "" {
 		detail += ": " + message
 	}
 	return &Error{Kind: KindSTSRejected, Detail: detail, Err: cause}

@@ -2,7 +2,11 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -82,5 +86,50 @@ func waitConns(t *testing.T, open func() int, want int) {
 			t.Fatalf("%d connections open; want %d", open(), want)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestSTSClientKeyCoversWhatTheClientReads: every option the STS client or
+// its credential source reads tells two keys apart, and no other option
+// does, so two configurations share a client exactly when they may.
+func TestSTSClientKeyCoversWhatTheClientReads(t *testing.T) {
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, ktTLSCertPEM(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reads := map[string]bool{
+		"mode": true, "sts_endpoint": true, "region": true, "ca_file": true, "insecure_skip_verify": true,
+		"timeout": true, "retries": true, "access_key": true, "access_key_file": true, "secret_key": true, "secret_key_file": true,
+	}
+	samples := map[string]any{
+		OptionText: "other", OptionList: []string{"other"}, OptionFlag: true, OptionDuration: "17m", OptionInt: "7",
+		OptionRoles: []map[string]string{{"claim": "c", "value": "v", "role_arn": "r"}},
+	}
+	base, _ := STSClientKey(DefaultConfig())
+	for _, o := range ConfigOptions {
+		if o.Core == "" || strings.HasPrefix(o.Name, "jwt.") {
+			continue
+		}
+		v := samples[o.Type]
+		if o.Name == "ca_file" {
+			v = caFile
+		}
+		raw, _ := json.Marshal(map[string]any{o.JSON: v})
+		cfg, err := ConfigFrom(raw, HostCaddy, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", o.Name, err)
+		}
+		key, ok := STSClientKey(cfg)
+		if !ok {
+			t.Fatalf("%s: not keyed", o.Name)
+		}
+		if changed := key != base; changed != reads[o.Name] {
+			t.Errorf("%s: changes the key: %v, want %v", o.Name, changed, reads[o.Name])
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.STS.CAFile = filepath.Join(t.TempDir(), "missing.pem")
+	if _, ok := STSClientKey(cfg); ok {
+		t.Error("an unreadable ca_file was keyed")
 	}
 }

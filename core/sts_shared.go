@@ -3,7 +3,6 @@ package core
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,13 +40,13 @@ func sharedSTSClient(cfg Config, owner string) (*STSClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, ok := STSClientKey(cfg)
-	if !ok {
-		// ca_file cannot be read: let NewSTSClient say so.
-		return NewSTSClient(cfg, creds)
+	trust, err := readTLS("ca_file", cfg.STS.CAFile, cfg.STS.InsecureSkipVerify)
+	if err != nil {
+		return nil, err
 	}
+	key := stsClientKey(cfg, trust)
 	e, err := sharedSTSClients.get(key, func() (*sharedEntry, error) {
-		c, err := NewSTSClient(cfg, creds)
+		c, err := newSTSClient(cfg.STS, trust, creds)
 		if err != nil {
 			return nil, err
 		}
@@ -81,21 +80,16 @@ func sharedSTSClient(cfg Config, owner string) (*STSClient, error) {
 // only through the hash. ok is false when ca_file cannot be read.
 func STSClientKey(cfg Config) (key string, ok bool) {
 	cfg = cfg.normalized()
-	var caPEM []byte
-	if cfg.STS.CAFile != "" {
-		var err error
-		if caPEM, err = os.ReadFile(cfg.STS.CAFile); err != nil {
-			return "", false
-		}
-	}
-	caSum := sha256.Sum256(caPEM)
+	trust, err := readTLS("ca_file", cfg.STS.CAFile, cfg.STS.InsecureSkipVerify)
+	return stsClientKey(cfg, trust), err == nil
+}
+
+func stsClientKey(cfg Config, trust trustTLS) string {
 	parts := []string{
 		cfg.Mode,
 		cfg.STS.Endpoint,
 		cfg.STS.Region,
-		cfg.STS.CAFile,
-		hex.EncodeToString(caSum[:]),
-		strconv.FormatBool(cfg.STS.InsecureSkipVerify),
+		trust.key(),
 		cfg.STS.Timeout.String(),
 		strconv.Itoa(cfg.STS.Retries),
 		cfg.Credentials.AccessKey,
@@ -104,5 +98,5 @@ func STSClientKey(cfg Config) (key string, ok bool) {
 		cfg.Credentials.SecretKeyFile,
 	}
 	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
-	return hex.EncodeToString(sum[:]), true
+	return hex.EncodeToString(sum[:])
 }

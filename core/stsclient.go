@@ -3,12 +3,10 @@ package core
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"fmt"
 	"math/rand"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -28,7 +26,6 @@ const (
 // it: it holds the connection pool.
 type STSClient struct {
 	endpoint string
-	region   string
 	timeout  time.Duration
 	retries  int
 	creds    CredentialSource
@@ -54,22 +51,33 @@ type STSClient struct {
 // AssumeRole fails with KindGatewayCredentials while
 // AssumeRoleWithWebIdentity, which is unsigned, works.
 func NewSTSClient(cfg Config, creds CredentialSource) (*STSClient, error) {
-	sts := cfg.normalized().STS
-	endpoint, region, timeout, retries := sts.Endpoint, sts.Region, sts.Timeout, sts.Retries
-	client, err := newSTSHTTPClient(sts)
-	if err != nil {
-		return nil, cfg.spelling().spell(err)
+	cfg = cfg.normalized()
+	trust, err := readTLS("ca_file", cfg.STS.CAFile, cfg.STS.InsecureSkipVerify)
+	if err == nil {
+		var c *STSClient
+		c, err = newSTSClient(cfg.STS, trust, creds)
+		if err == nil {
+			return c, nil
+		}
 	}
-	signing, err := newSigV4Endpoint(endpoint, region)
+	return nil, cfg.spelling().spell(err)
+}
+
+// newSTSClient builds the client over a ca_file already read. It follows
+// no redirect: one would re-send the signed call or the caller's token
+// elsewhere, so it reads as a bad answer instead.
+func newSTSClient(sts STSConfig, trust trustTLS, creds CredentialSource) (*STSClient, error) {
+	signing, err := newSigV4Endpoint(sts.Endpoint, sts.Region)
 	if err != nil {
-		return nil, cfg.spelling().spell(configError("sts_endpoint", err.Error()))
+		return nil, configError("sts_endpoint", err.Error())
 	}
+	client := trust.client(sts.Timeout)
+	client.CheckRedirect = func(req *http.Request, via []*http.Request) error { return http.ErrUseLastResponse }
 	c := &STSClient{
 		signing:   signing,
-		endpoint:  endpoint,
-		region:    region,
-		timeout:   timeout,
-		retries:   retries,
+		endpoint:  sts.Endpoint,
+		timeout:   sts.Timeout,
+		retries:   sts.Retries,
 		creds:     creds,
 		client:    client,
 		now:       time.Now,
@@ -82,48 +90,6 @@ func NewSTSClient(cfg Config, creds CredentialSource) (*STSClient, error) {
 		c.fileKeys = src
 	}
 	return c, nil
-}
-
-// newSTSHTTPClient builds the one http.Client an STS client needs: TLS
-// verification on (system roots plus cfg.CAFile), insecure_skip_verify only
-// when asked for, a connection pool sized for a busy gateway, and no
-// redirects (a redirect would re-send the signed call or the caller's token
-// elsewhere; it reads as a bad answer instead).
-func newSTSHTTPClient(cfg STSConfig) (*http.Client, error) {
-	timeout := cfg.Timeout
-	tlsConfig := &tls.Config{
-		MinVersion:         tls.VersionTLS12,
-		InsecureSkipVerify: cfg.InsecureSkipVerify,
-	}
-	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
-			return nil, &ConfigError{Option: "ca_file", Reason: "cannot read it: " + err.Error()}
-		}
-		pool, ok := rootsWith(pem)
-		if !ok {
-			return nil, &ConfigError{Option: "ca_file", Reason: cfg.CAFile + " holds no PEM certificate"}
-		}
-		tlsConfig.RootCAs = pool
-	}
-
-	var transport *http.Transport
-	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
-		transport = dt.Clone()
-	} else {
-		transport = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
-	}
-	transport.TLSClientConfig = tlsConfig
-	transport.MaxIdleConns = 256
-	transport.MaxIdleConnsPerHost = 64
-	transport.IdleConnTimeout = 90 * time.Second
-	transport.TLSHandshakeTimeout = timeout
-	transport.ExpectContinueTimeout = time.Second
-
-	return &http.Client{
-		Transport:     transport,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error { return http.ErrUseLastResponse },
-	}, nil
 }
 
 // Retire closes the client's idle connections, and from now on closes each
@@ -317,10 +283,10 @@ func stsAttempt(c *STSClient, ctx context.Context, body []byte, keys *AccessKeys
 	answer, err := readSTSAnswer(resp.Body)
 	resp.Body.Close()
 	if err == nil && resp.StatusCode == http.StatusOK {
-		var ok bool
-		if creds, ok = parseSTSSuccess(answer); ok {
-			return creds, false, false, nil
-		}
+		// The common case, kept out of answerFailed's frame; an answer
+		// with status 200 is never retried.
+		creds, err = parseSTSAnswer(http.StatusOK, answer, redact)
+		return creds, false, false, err
 	}
 	return c.answerFailed(resp.StatusCode, answer, err, redact)
 }

@@ -484,8 +484,8 @@ func TestNewSTSClientConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.endpoint != "https://sts.us-east-1.amazonaws.com" || c.region != DefaultRegion || c.timeout != DefaultSTSTimeout || c.retries != 0 {
-		t.Errorf("defaults: %s %s %s %d", c.endpoint, c.region, c.timeout, c.retries)
+	if c.endpoint != "https://sts.us-east-1.amazonaws.com" || c.signing.region != DefaultRegion || c.timeout != DefaultSTSTimeout || c.retries != 0 {
+		t.Errorf("defaults: %s %s %s %d", c.endpoint, c.signing.region, c.timeout, c.retries)
 	}
 	tr := c.client.Transport.(*http.Transport)
 	if tr.MaxIdleConnsPerHost < 16 || tr.TLSClientConfig.InsecureSkipVerify {

@@ -13,6 +13,9 @@ import (
 // maxSTSAnswer bounds what is read of an STS answer; real ones are ~2 KiB.
 const maxSTSAnswer = 1 << 20
 
+// maxSTSMessage bounds how much of an STS error message reaches the caller.
+const maxSTSMessage = 200
+
 // The STS Query API answers, matched by local name only: AWS and MinIO put
 // them in the https://sts.amazonaws.com/doc/2011-06-15/ namespace, Ceph RGW
 // in none.
@@ -28,21 +31,6 @@ type stsResultXML struct {
 	Credentials stsCredentialsXML `xml:"Credentials"`
 }
 
-// stsResponseXML is AssumeRoleResponse and AssumeRoleWithWebIdentityResponse.
-type stsResponseXML struct {
-	AssumeRole  stsResultXML `xml:"AssumeRoleResult"`
-	WebIdentity stsResultXML `xml:"AssumeRoleWithWebIdentityResult"`
-}
-
-// stsAnswerXML is either success document, root name included, for
-// parseSTSSuccess. (Fields listed, not embedded: yaegi's structs embed
-// unreliably.)
-type stsAnswerXML struct {
-	XMLName     xml.Name
-	AssumeRole  stsResultXML `xml:"AssumeRoleResult"`
-	WebIdentity stsResultXML `xml:"AssumeRoleWithWebIdentityResult"`
-}
-
 // stsErrorXML is the Error element of an ErrorResponse, or a bare S3-style
 // Error document.
 type stsErrorXML struct {
@@ -52,9 +40,19 @@ type stsErrorXML struct {
 	RequestID string `xml:"RequestId"`
 }
 
-type stsErrorResponseXML struct {
-	Error     stsErrorXML `xml:"Error"`
-	RequestID string      `xml:"RequestId"`
+// stsAnswerXML is every STS answer, told apart by its root: a success
+// (AssumeRoleResponse, AssumeRoleWithWebIdentityResponse), an ErrorResponse
+// (Error, RequestID) or a bare Error (its fields at the root). Fields are
+// listed, not embedded: yaegi's structs embed unreliably.
+type stsAnswerXML struct {
+	XMLName     xml.Name
+	AssumeRole  stsResultXML `xml:"AssumeRoleResult"`
+	WebIdentity stsResultXML `xml:"AssumeRoleWithWebIdentityResult"`
+	Error       stsErrorXML  `xml:"Error"`
+	RequestID   string       `xml:"RequestId"`
+	Type        string       `xml:"Type"`
+	Code        string       `xml:"Code"`
+	Message     string       `xml:"Message"`
 }
 
 // readSTSAnswer reads at most maxSTSAnswer bytes of an answer. A longer one
@@ -70,31 +68,27 @@ func readSTSAnswer(r io.Reader) ([]byte, error) {
 	return body, nil
 }
 
-// parseSTSAnswer classifies an STS answer of the given HTTP status: the
-// credentials of a success document, a KindSTSRejected *Error for an error
-// document (whatever the status), and a KindSTSBadAnswer *Error for anything
-// else. redact lists request values (token, policy) that must not reach a
-// Detail even if the STS echoed them.
+// parseSTSAnswer reads an STS answer of the given HTTP status, in one
+// library call: the credentials of a success document, a KindSTSRejected
+// *Error for an error document (whatever the status), and a
+// KindSTSBadAnswer *Error for anything else. redact lists request values
+// (token, policy) that must not reach a Detail even if the STS echoed them.
+// (yaegi, under Traefik, allocates every temporary of a function on each
+// call: the success path is kept to small frames, stsRefusal does the rest.)
 func parseSTSAnswer(status int, body []byte, redact []string) (Credentials, error) {
-	if status >= 200 && status <= 299 {
-		if c, ok := parseSTSSuccess(body); ok {
+	// A pointer: under yaegi each struct-valued expression is a copy.
+	doc := new(stsAnswerXML)
+	err := xml.Unmarshal(body, doc)
+	if err == nil && status >= 200 && status <= 299 {
+		if c, ok := stsSuccess(doc); ok {
 			return c, nil
 		}
 	}
-	return classifySTSAnswer(status, body, redact)
+	return stsRefusal(status, body, doc, err, redact)
 }
 
-// parseSTSSuccess reads a complete success answer in one library call; ok
-// is false for anything else, which classifySTSAnswer then explains.
-// (yaegi, under Traefik, allocates every temporary of a function on each
-// call: the walk below would cost its whole frame on every request.)
-func parseSTSSuccess(body []byte) (out Credentials, ok bool) {
-	// Pointers throughout: under yaegi each struct-valued expression would
-	// be a copy of its own.
-	doc := new(stsAnswerXML)
-	if xml.Unmarshal(body, doc) != nil {
-		return out, false
-	}
+// stsSuccess is the credentials of a complete success document.
+func stsSuccess(doc *stsAnswerXML) (out Credentials, ok bool) {
 	c, other := &doc.AssumeRole.Credentials, &doc.WebIdentity.Credentials
 	if doc.XMLName.Local == "AssumeRoleWithWebIdentityResponse" {
 		c, other = other, c
@@ -104,61 +98,40 @@ func parseSTSSuccess(body []byte) (out Credentials, ok bool) {
 	c = pickCredentials(c, other)
 	exp, err := time.Parse(time.RFC3339Nano, c.Expiration)
 	if err != nil {
-		// Another spelling, or none: classifySTSAnswer reads it.
+		// Another spelling, or none: stsRefusal reads it.
 		return out, false
 	}
 	out = newCredentials(c.AccessKeyID, c.SecretAccessKey, c.SessionToken, exp.UTC())
 	return out, missingField(out) == ""
 }
 
-// classifySTSAnswer is parseSTSAnswer's walk: it finds the root element and
-// reads the document it names.
-func classifySTSAnswer(status int, body []byte, redact []string) (Credentials, error) {
-	if len(bytes.TrimSpace(body)) == 0 {
+// stsRefusal explains every answer stsSuccess does not take: decoding
+// failed (err), an error document, or a success document with a failure
+// status or that lacks a field or spells its Expiration otherwise.
+func stsRefusal(status int, body []byte, doc *stsAnswerXML, err error, redact []string) (Credentials, error) {
+	root := doc.XMLName.Local
+	switch {
+	case len(bytes.TrimSpace(body)) == 0:
 		return Credentials{}, stsBadAnswer(status, "is empty", nil)
-	}
-	dec := xml.NewDecoder(bytes.NewReader(body))
-	var start xml.StartElement
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return Credentials{}, stsBadAnswer(status, "is not XML", err)
-		}
-		if se, ok := tok.(xml.StartElement); ok {
-			start = se
-			break
-		}
-	}
-	switch start.Name.Local {
-	case "AssumeRoleResponse", "AssumeRoleWithWebIdentityResponse":
-		if status < 200 || status > 299 {
-			return Credentials{}, stsBadAnswer(status, "holds credentials with a failure status", nil)
-		}
-		var doc stsResponseXML
-		if err := dec.DecodeElement(&doc, &start); err != nil {
-			return Credentials{}, stsBadAnswer(status, "is not well-formed XML", err)
-		}
-		if start.Name.Local == "AssumeRoleWithWebIdentityResponse" {
-			return stsCredentials(status, *pickCredentials(&doc.WebIdentity.Credentials, &doc.AssumeRole.Credentials))
-		}
-		return stsCredentials(status, *pickCredentials(&doc.AssumeRole.Credentials, &doc.WebIdentity.Credentials))
-	case "ErrorResponse":
-		var doc stsErrorResponseXML
-		if err := dec.DecodeElement(&doc, &start); err != nil {
-			return Credentials{}, stsBadAnswer(status, "is not well-formed XML", err)
-		}
+	case err != nil && root == "":
+		return Credentials{}, stsBadAnswer(status, "is not XML", err)
+	case err != nil:
+		return Credentials{}, stsBadAnswer(status, "is not well-formed XML", err)
+	case root == "ErrorResponse":
 		if doc.Error.RequestID == "" {
 			doc.Error.RequestID = doc.RequestID
 		}
 		return Credentials{}, stsRejected(status, doc.Error, redact)
-	case "Error":
-		var doc stsErrorXML
-		if err := dec.DecodeElement(&doc, &start); err != nil {
-			return Credentials{}, stsBadAnswer(status, "is not well-formed XML", err)
-		}
-		return Credentials{}, stsRejected(status, doc, redact)
+	case root == "Error":
+		return Credentials{}, stsRejected(status, stsErrorXML{Type: doc.Type, Code: doc.Code, Message: doc.Message, RequestID: doc.RequestID}, redact)
+	case root != "AssumeRoleResponse" && root != "AssumeRoleWithWebIdentityResponse":
+		return Credentials{}, stsBadAnswer(status, "is not an STS document", fmt.Errorf("root element <%s>", truncateText(root, 64)))
+	case status < 200 || status > 299:
+		return Credentials{}, stsBadAnswer(status, "holds credentials with a failure status", nil)
+	case root == "AssumeRoleWithWebIdentityResponse":
+		return stsCredentials(status, pickCredentials(&doc.WebIdentity.Credentials, &doc.AssumeRole.Credentials))
 	}
-	return Credentials{}, stsBadAnswer(status, "is not an STS document", fmt.Errorf("root element <%s>", truncateText(start.Name.Local, 64)))
+	return stsCredentials(status, pickCredentials(&doc.AssumeRole.Credentials, &doc.WebIdentity.Credentials))
 }
 
 // pickCredentials is the credentials of the result element named after the
@@ -171,7 +144,7 @@ func pickCredentials(own, other *stsCredentialsXML) *stsCredentialsXML {
 	return own
 }
 
-func stsCredentials(status int, c stsCredentialsXML) (Credentials, error) {
+func stsCredentials(status int, c *stsCredentialsXML) (Credentials, error) {
 	var exp time.Time
 	if strings.TrimSpace(c.Expiration) != "" {
 		var err error

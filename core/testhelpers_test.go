@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -152,4 +153,25 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
+}
+
+// testRemoteOptions fills the options a test leaves zero as newKeySet
+// would from a default configuration.
+func testRemoteOptions(o remoteOptions) remoteOptions {
+	j := DefaultConfig().normalized().JWT
+	if o.Client == nil {
+		o.Client = http.DefaultClient
+	}
+	o.RefreshCooldown = or(o.RefreshCooldown, j.RefreshCooldown)
+	o.FetchTimeout = or(o.FetchTimeout, j.FetchTimeout)
+	o.MaxAge = or(o.MaxAge, j.KeyMaxAge)
+	if o.Logger == nil {
+		o.Logger = discardLogger()
+	}
+	return o
+}
+
+// testKeySet is newKeySet of cfg as New hands it over: normalized.
+func testKeySet(cfg JWTConfig) (KeySet, error) {
+	return newKeySet(cfg.normalized(), discardLogger())
 }

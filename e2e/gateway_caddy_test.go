@@ -92,13 +92,7 @@ func caddyCommand(t testing.TB, bin, dir, caddyfile string, extraEnv []string) *
 	if err := os.WriteFile(path, []byte(caddyfile), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "run", "--config", path, "--adapter", "caddyfile")
-	cmd.Dir = dir
-	cmd.Env = append([]string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
-		"XDG_DATA_HOME=" + filepath.Join(dir, "data"), "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
-	}, extraEnv...)
-	return cmd
+	return testproc.CaddyCommand(bin, dir, extraEnv, "run", "--config", path, "--adapter", "caddyfile")
 }
 
 // caddyfileFor writes cfg as a Caddyfile site on 127.0.0.1:port: the

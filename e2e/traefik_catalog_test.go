@@ -310,7 +310,7 @@ func TestCatalogWeaklyTypedOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := core.ConfigFrom(raw, core.HostTraefik)
+	got, err := core.ConfigFrom(raw, core.HostTraefik, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

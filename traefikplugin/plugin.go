@@ -37,7 +37,7 @@ func build(next http.Handler, config *Config, name string) (http.Handler, error)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := core.ConfigFrom(raw, core.HostTraefik)
+	cfg, err := core.ConfigFrom(raw, core.HostTraefik, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ func coreConfig(t testing.TB, c *Config) core.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := core.ConfigFrom(raw, core.HostTraefik)
+	cfg, err := core.ConfigFrom(raw, core.HostTraefik, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

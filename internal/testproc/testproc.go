@@ -161,3 +161,16 @@ func Stop(cmd *exec.Cmd, done <-chan struct{}, grace time.Duration) {
 		<-done
 	}
 }
+
+// CaddyCommand returns the command that runs Caddy's args (run, validate,
+// ...) with HOME and Caddy's storage inside dir and extraEnv (NAME=value)
+// added to a minimal environment.
+func CaddyCommand(bin, dir string, extraEnv []string, args ...string) *exec.Cmd {
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append([]string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
+		"XDG_DATA_HOME=" + filepath.Join(dir, "data"), "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
+	}, extraEnv...)
+	return cmd
+}
