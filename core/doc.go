@@ -41,7 +41,7 @@
 // Verify and AssumeRole delegate to them. What only a refusal, a miss or a
 // failure needs is a method of the same receiver (v.verifyFull,
 // i.stsFailed, c.answerFailed, c.retry) or a function without one
-// (bearerTokenOf, classifySTSAnswer), so the step itself holds none of its
+// (bearerTokenOf, stsDocument), so the step itself holds none of its
 // locals and pays for a method call only when it runs. The Issuer calls the
 // core's own STS client without the STS interface (Issuer.stdSTS), and the
 // client reads its inline or file keys the same way (staticKeys, fileKeys);

@@ -283,10 +283,10 @@ func stsAttempt(c *STSClient, ctx context.Context, body []byte, keys *AccessKeys
 	answer, err := readSTSAnswer(resp.Body)
 	resp.Body.Close()
 	if err == nil && resp.StatusCode == http.StatusOK {
-		// The common case, kept out of answerFailed's frame; an answer
-		// with status 200 is never retried.
-		creds, err = parseSTSAnswer(http.StatusOK, answer, redact)
-		return creds, false, false, err
+		var ok bool
+		if creds, ok = stsSuccess(answer); ok {
+			return creds, false, false, nil
+		}
 	}
 	return c.answerFailed(resp.StatusCode, answer, err, redact)
 }

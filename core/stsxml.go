@@ -68,27 +68,31 @@ func readSTSAnswer(r io.Reader) ([]byte, error) {
 	return body, nil
 }
 
-// parseSTSAnswer reads an STS answer of the given HTTP status, in one
-// library call: the credentials of a success document, a KindSTSRejected
-// *Error for an error document (whatever the status), and a
-// KindSTSBadAnswer *Error for anything else. redact lists request values
-// (token, policy) that must not reach a Detail even if the STS echoed them.
-// (yaegi, under Traefik, allocates every temporary of a function on each
-// call: the success path is kept to small frames, stsRefusal does the rest.)
+// parseSTSAnswer reads an STS answer of the given HTTP status: the
+// credentials of a success document, a KindSTSRejected *Error for an error
+// document (whatever the status), and a KindSTSBadAnswer *Error for anything
+// else. redact lists request values (token, policy) that must not reach a
+// Detail even if the STS echoed them.
 func parseSTSAnswer(status int, body []byte, redact []string) (Credentials, error) {
-	// A pointer: under yaegi each struct-valued expression is a copy.
-	doc := new(stsAnswerXML)
-	err := xml.Unmarshal(body, doc)
-	if err == nil && status >= 200 && status <= 299 {
-		if c, ok := stsSuccess(doc); ok {
+	if status >= 200 && status <= 299 {
+		if c, ok := stsSuccess(body); ok {
 			return c, nil
 		}
 	}
-	return stsRefusal(status, body, doc, err, redact)
+	return stsDocument(status, body, redact)
 }
 
-// stsSuccess is the credentials of a complete success document.
-func stsSuccess(doc *stsAnswerXML) (out Credentials, ok bool) {
+// stsSuccess reads a complete success answer in one library call; ok is
+// false for anything else, which stsDocument then explains. (yaegi, under
+// Traefik, allocates every temporary of a function on each call: this is
+// the one frame the success path pays for.)
+func stsSuccess(body []byte) (out Credentials, ok bool) {
+	// Pointers throughout: under yaegi each struct-valued expression would
+	// be a copy of its own.
+	doc := new(stsAnswerXML)
+	if xml.Unmarshal(body, doc) != nil {
+		return out, false
+	}
 	c, other := &doc.AssumeRole.Credentials, &doc.WebIdentity.Credentials
 	if doc.XMLName.Local == "AssumeRoleWithWebIdentityResponse" {
 		c, other = other, c
@@ -98,17 +102,18 @@ func stsSuccess(doc *stsAnswerXML) (out Credentials, ok bool) {
 	c = pickCredentials(c, other)
 	exp, err := time.Parse(time.RFC3339Nano, c.Expiration)
 	if err != nil {
-		// Another spelling, or none: stsRefusal reads it.
+		// Another spelling, or none: stsDocument reads it.
 		return out, false
 	}
 	out = newCredentials(c.AccessKeyID, c.SecretAccessKey, c.SessionToken, exp.UTC())
 	return out, missingField(out) == ""
 }
 
-// stsRefusal explains every answer stsSuccess does not take: decoding
-// failed (err), an error document, or a success document with a failure
-// status or that lacks a field or spells its Expiration otherwise.
-func stsRefusal(status int, body []byte, doc *stsAnswerXML, err error, redact []string) (Credentials, error) {
+// stsDocument reads any answer, with the same decoder as stsSuccess, and
+// says what it is.
+func stsDocument(status int, body []byte, redact []string) (Credentials, error) {
+	doc := new(stsAnswerXML)
+	err := xml.Unmarshal(body, doc)
 	root := doc.XMLName.Local
 	switch {
 	case len(bytes.TrimSpace(body)) == 0:
