@@ -161,10 +161,12 @@ func (h *Handler) unmarshalBlock(d *caddyfile.Dispenser, prefix string, fields m
 			rules, _ := fields[key].([]RoleRule)
 			fields[key] = append(rules, RoleRule{Claim: args[0], Value: args[1], RoleARN: args[2]})
 		default:
-			if len(args) != 1 {
+			if len(args) == 0 {
 				// Caddy replaces {$VAR} before this runs: one unset and
 				// without a default leaves the option bare.
-				return d.Errf("%s needs exactly one argument, got %d (a {$VARIABLE} that is unset and has no :default leaves none)", word, len(args))
+				return d.Errf("%s needs exactly one argument, got none (a {$VARIABLE} that is unset and has no :default leaves none)", word)
+			} else if len(args) > 1 {
+				return d.Errf("%s needs exactly one argument, got %d", word, len(args))
 			}
 			fields[key] = args[0]
 			if _, err := caddy.ParseDuration(args[0]); o.Type == core.OptionDuration && err != nil {
