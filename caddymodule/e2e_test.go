@@ -126,6 +126,7 @@ var exampleEnv = map[string]string{
 func validate(t *testing.T, bin string, env map[string]string, args ...string) (string, error) {
 	t.Helper()
 	cmd := testproc.CaddyCommand(bin, t.TempDir(), envList(env), append([]string{"validate"}, args...)...)
+	cmd.Dir = "" // here, where args' paths are relative to
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
