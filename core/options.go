@@ -166,7 +166,7 @@ func camelCase(name string) string {
 // nanoseconds, Traefik: seconds). secret, when not nil, resolves the
 // value of each Secret option (a host's placeholders). Errors name
 // options as the input wrote them.
-func ConfigFrom(raw []byte, host Host, secret func(string) (string, error)) (Config, error) {
+func ConfigFrom(raw []byte, host Host, secret func(written string) (string, error)) (Config, error) {
 	var fields map[string]any
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		return Config{}, err
@@ -196,7 +196,7 @@ func ConfigFrom(raw []byte, host Host, secret func(string) (string, error)) (Con
 // reader reads one host's options (ConfigFrom).
 type reader struct {
 	traefik bool // a bool, not a Host: see Config.traefik
-	secret  func(string) (string, error)
+	secret  func(written string) (string, error)
 }
 
 // key is o's key at the top level or, block, in an issuer's block ("" when
