@@ -13,9 +13,6 @@ import (
 // certainly wrong, Warnings names what may be fine later or is a choice to
 // make knowingly.
 
-// maxSecretFileBytes bounds what is read of hmac_secret_file.
-const maxSecretFileBytes = 64 << 10
-
 // loadFiles reads each hmac_secret_file into its issuer's secret and
 // refuses a jwks_file that exists but holds no usable key and a key file
 // that is a directory. Files that do not exist yet are Warnings.

@@ -10,6 +10,10 @@ import (
 // fileRecheck is the least time between two looks at a watched file.
 const fileRecheck = time.Second
 
+// maxSecretFileBytes bounds what is read of a file holding one secret: the
+// gateway's access_key_file and secret_key_file, and hmac_secret_file.
+const maxSecretFileBytes = 64 << 10
+
 // watchedFile is a file read again when it changes: another size,
 // modification time or file (a Kubernetes Secret volume swaps a symlink).
 // It starts no goroutine: its owner looks (lookDue) when it needs the

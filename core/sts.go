@@ -63,13 +63,9 @@ func newCredentials(accessKeyID, secretAccessKey, sessionToken string, expiratio
 	}
 }
 
-// Missing names the first field an STS answer left empty, or "" when none
-// is: an answer without one of them is not an STS answer.
-func (c Credentials) missing() string {
-	return missingField(c)
-}
-
-// missingField is Missing, for the hot path (see doc.go).
+// missingField names the first field an STS answer left empty, or "" when
+// none is: an answer without one of them is not an STS answer. (A function,
+// not a method: it is on the hot path, see doc.go.)
 func missingField(c Credentials) string {
 	if c.AccessKeyID == "" {
 		return "AccessKeyId"

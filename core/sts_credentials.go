@@ -8,9 +8,6 @@ import (
 	"time"
 )
 
-// maxKeyFileBytes bounds what is read of a key file.
-const maxKeyFileBytes = 64 << 10
-
 // NewCredentialSource returns the source of the gateway's own keys that cfg
 // describes: nil and no error when no keys are configured, a fixed source for
 // inline keys, and a source that follows access_key_file and secret_key_file
@@ -82,12 +79,12 @@ func newFileCredentials(cfg CredentialsConfig, now func() time.Time) *fileCreden
 		now: now,
 		access: keyFile{
 			option: "access_key_file",
-			file:   watchedFile{path: cfg.AccessKeyFile, limit: maxKeyFileBytes},
+			file:   watchedFile{path: cfg.AccessKeyFile, limit: maxSecretFileBytes},
 			value:  strings.TrimSpace(cfg.AccessKey),
 		},
 		secret: keyFile{
 			option: "secret_key_file",
-			file:   watchedFile{path: cfg.SecretKeyFile, limit: maxKeyFileBytes},
+			file:   watchedFile{path: cfg.SecretKeyFile, limit: maxSecretFileBytes},
 			value:  strings.TrimSpace(cfg.SecretKey),
 		},
 	}

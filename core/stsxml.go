@@ -158,7 +158,7 @@ func stsCredentials(status int, c *stsCredentialsXML) (Credentials, error) {
 		}
 	}
 	out := newCredentials(c.AccessKeyID, c.SecretAccessKey, c.SessionToken, exp)
-	if missing := out.missing(); missing != "" {
+	if missing := missingField(out); missing != "" {
 		return Credentials{}, stsBadAnswer(status, "has no "+missing, nil)
 	}
 	return out, nil
