@@ -187,9 +187,9 @@ func TestCaddyWarnsAtLoad(t *testing.T) {
 		t.Fatalf("caddy validate: %v\n%s", err, out)
 	}
 	for _, want := range []string{
-		"sts_token: jwt.jwks_file: " + missing + " does not exist (yet): every request is refused with 503 until it does",
-		"sts_token: access_key_file: " + keyFile + " does not exist (yet)",
-		"sts_token: jwt.audience: not set: every token the issuer signs, for any of its clients, is accepted",
+		"jwt.jwks_file: " + missing + " does not exist (yet): every request is refused with 503 until it does",
+		"access_key_file: " + keyFile + " does not exist (yet)",
+		"jwt.audience: not set: every token the issuer signs, for any of its clients, is accepted",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no warning %q in:\n%s", want, out)

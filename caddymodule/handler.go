@@ -307,9 +307,6 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			metrics.countKeys(src)
 		}
 	}
-	for _, w := range h.cfg.Warnings() {
-		h.logger.Warn("sts_token: " + w.Error())
-	}
 	h.logger.Debug("sts_token provisioned", "prefix", h.cfg.Prefix, "mode", h.cfg.Mode)
 	return nil
 }

@@ -2,7 +2,6 @@ package core
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 )
@@ -31,14 +30,10 @@ const (
 	DefaultFetchTimeout    = 10 * time.Second
 	DefaultMaxTokenBytes   = 16 << 10
 	DefaultCacheMaxEntries = 4096
-	// DefaultKeyMaxAge is how long fetched keys are trusted before the next
-	// request refetches them (cool-down permitting; old keys are kept when
-	// that fetch fails), so that a key removed at the IdP stops being
-	// trusted soon after.
+	// DefaultKeyMaxAge: a key removed at the IdP stops being trusted soon.
 	DefaultKeyMaxAge = 10 * time.Minute
-	// MinCacheWindow is the least a cached credential is served with:
-	// boto3 refreshes credentials with less than 15 minutes left, so a
-	// shorter window would make every SDK call fetch them again.
+	// MinCacheWindow: boto3 refreshes credentials with less than 15 minutes
+	// left, so a shorter window would make every SDK call fetch them again.
 	MinCacheWindow = 15 * time.Minute
 	minHMACSecret  = 32
 )
@@ -63,11 +58,9 @@ var defaultAlgorithms = []string{
 var hmacAlgorithms = []string{"HS256", "HS384", "HS512"}
 
 // Config is the issuer's whole configuration. Each field is the option
-// whose row in ConfigOptions has the field's JSON path as Core: what it
-// means, its default and how each host spells it are written there (and
-// in the README's table), and Validate checks it. Hosts build a Config with
-// ConfigFrom, or start from DefaultConfig so that unset options keep their
-// defaults.
+// whose ConfigOptions row has its JSON path as Core: the row and the
+// README's table say what it means and how each host spells it. Hosts build
+// a Config with ConfigFrom.
 type Config struct {
 	Prefix               string        `json:"prefix"`
 	EndpointURL          string        `json:"endpoint_url,omitempty"`
@@ -80,21 +73,17 @@ type Config struct {
 	PolicyFile           string        `json:"policy_file,omitempty"`
 	PublicHealthz        bool          `json:"public_healthz,omitempty"`
 	ContainerCredentials bool          `json:"container_credentials,omitempty"`
-	// Cache, when positive, turns on the credential cache (cache_credentials.go).
-	Cache time.Duration `json:"cache,omitempty"`
-	// CacheMaxEntries bounds the credential cache (least recently used out).
-	CacheMaxEntries int `json:"cache_max_entries,omitempty"`
+	Cache                time.Duration `json:"cache,omitempty"`
+	CacheMaxEntries      int           `json:"cache_max_entries,omitempty"`
 
 	STS         STSConfig         `json:"sts"`
 	Credentials CredentialsConfig `json:"credentials"`
 	JWT         JWTConfig         `json:"jwt"`
-	// Issuers, when set, are the trusted issuers, each a JWTConfig started
-	// from DefaultConfig().JWT; JWT is then left unset (see Trusted).
+	// Issuers, when set, replace JWT (see trusted).
 	Issuers []JWTConfig `json:"issuers,omitempty"`
 
-	// traefik: errors spell options as the Traefik plugin does (ConfigFrom
-	// sets it). A bool, not a Host: yaegi cannot build a struct whose
-	// field's named type has methods that use the struct.
+	// traefik: errors spell options as Traefik does (ConfigFrom sets it).
+	// Not a Host: see docs/yaegi.md.
 	traefik bool
 }
 
@@ -110,14 +99,12 @@ type RoleRule struct {
 
 // STSConfig says where and how the STS is called (NewSTSClient).
 type STSConfig struct {
-	// Endpoint is the STS URL; empty is AWS STS's regional endpoint.
 	Endpoint           string        `json:"endpoint,omitempty"`
 	Region             string        `json:"region,omitempty"`
 	CAFile             string        `json:"ca_file,omitempty"`
 	InsecureSkipVerify bool          `json:"insecure_skip_verify,omitempty"`
 	Timeout            time.Duration `json:"timeout,omitempty"`
-	// Retries of 0 or less means none (DefaultConfig sets 2).
-	Retries int `json:"retries,omitempty"`
+	Retries            int           `json:"retries,omitempty"`
 }
 
 // CredentialsConfig holds the gateway's own keys for assume_role.
@@ -128,9 +115,8 @@ type CredentialsConfig struct {
 	SecretKeyFile string `json:"secret_key_file,omitempty"`
 }
 
-// JWTConfig says how the bearer tokens of one issuer are validated
-// (newTokenVerifier) and, in its identity fields, how they map to STS calls:
-// those left zero are the top-level Config's (see Config.Trusted).
+// JWTConfig says how one issuer's tokens are validated and, in its identity
+// fields (left zero: the top level's), how they map to STS calls.
 type JWTConfig struct {
 	Issuer             string        `json:"issuer,omitempty"`
 	Audience           []string      `json:"audience,omitempty"`
@@ -155,13 +141,13 @@ type JWTConfig struct {
 	Duration          time.Duration `json:"duration,omitempty"`
 }
 
-// trustedIssuer is one issuer a gateway trusts (Config.trusted): its
-// JWTConfig with every identity option filled, its own or the top level's,
-// and the prefix its options are named with ("jwt." or "issuers[N].").
+// trustedIssuer is one issuer a gateway trusts: its JWTConfig with every
+// identity option filled, the prefix its options are named with ("jwt." or
+// "issuers[N].") and the identity options its block set itself.
 type trustedIssuer struct {
 	JWT    JWTConfig
 	Prefix string
-	own    map[string]bool // the identity options its block set itself
+	own    map[string]bool
 }
 
 // trusted is the issuers c trusts: JWT alone, or each of Issuers. An issuer
@@ -175,17 +161,11 @@ func (c Config) trusted() []trustedIssuer {
 	}
 	out := make([]trustedIssuer, len(blocks))
 	for i, j := range blocks {
-		t := trustedIssuer{Prefix: "jwt.", own: map[string]bool{}}
+		t := trustedIssuer{Prefix: "jwt.", own: map[string]bool{"role_arn": j.RoleARN != "", "role": len(j.Roles) > 0,
+			"session_name_claim": len(j.SessionNameClaims) > 0, "policy": j.Policy != "", "policy_file": j.PolicyFile != "", "duration": j.Duration != 0}}
 		if len(c.Issuers) > 0 {
 			t.Prefix = fmt.Sprintf("issuers[%d].", i)
 		}
-		// One map write per statement: see docs/yaegi.md.
-		t.own["role_arn"] = j.RoleARN != ""
-		t.own["role"] = len(j.Roles) > 0
-		t.own["session_name_claim"] = len(j.SessionNameClaims) > 0
-		t.own["policy"] = j.Policy != ""
-		t.own["policy_file"] = j.PolicyFile != ""
-		t.own["duration"] = j.Duration != 0
 		if j.RoleARN == "" && len(j.Roles) == 0 {
 			j.RoleARN = c.RoleARN
 			j.Roles = c.Roles
@@ -213,10 +193,9 @@ func (t trustedIssuer) option(name string) string {
 	return name
 }
 
-// DefaultConfig returns a Config with every default filled in, which
-// hosts overwrite with what the operator set. The defaults are normalized's;
-// the STS endpoint and the algorithm allow-list are left unset because they
-// follow other options (region, an HMAC secret).
+// DefaultConfig returns a Config with normalized's defaults but the STS
+// endpoint and the algorithms, which follow other options (region, an HMAC
+// secret).
 func DefaultConfig() Config {
 	c := Config{Prefix: DefaultPrefix, STS: STSConfig{Retries: DefaultSTSRetries}, JWT: JWTConfig{Leeway: DefaultLeeway}}.normalized()
 	// Two statements: yaegi cannot assign nil in a tuple assignment.
@@ -225,9 +204,9 @@ func DefaultConfig() Config {
 	return c
 }
 
-// normalized fills the zero values that have a default and cleans the
-// prefix: the one place defaults are written. Prefix, Leeway and Retries
-// keep their zero value, which means something (DefaultConfig sets them).
+// normalized fills the zero values that have a default: the one place
+// defaults are written. Prefix, Leeway and Retries keep a zero, which means
+// something (DefaultConfig sets them).
 func (c Config) normalized() Config {
 	c.Prefix = strings.TrimRight(c.Prefix, "/")
 	c.Mode = or(c.Mode, ModeAssumeRole)
@@ -282,10 +261,9 @@ func max0(n int) int {
 	return n
 }
 
-// Validate checks the configuration and names the offending option in its
-// error as the host writes it (see ConfigFrom; the Caddyfile's spelling for
-// a Config built otherwise); an option of the N-th of several issuers is
-// issuers[N].<option>.
+// Validate checks the configuration, naming the offending option as the
+// host writes it (ConfigFrom; else as the Caddyfile does), issuers[N].<option>
+// for one of several issuers.
 func (c Config) Validate() error {
 	return c.spelling().spell(c.validate())
 }
@@ -322,7 +300,7 @@ func (c Config) validate() error {
 	case len(c.Issuers) > 0 && c.JWT.hasKeySource():
 		return configError("issuers", "give {jwt} (one issuer) or {issuers} (several), not both")
 	}
-	if err := negative("", map[string]any{"cache": c.Cache, "cache_max_entries": c.CacheMaxEntries, "timeout": c.STS.Timeout}); err != nil {
+	if err := negative("", "cache", c.Cache, "cache_max_entries", c.CacheMaxEntries, "timeout", c.STS.Timeout); err != nil {
 		return err
 	}
 	seen := map[string]bool{}
@@ -351,18 +329,12 @@ func (c Config) spelling() Host {
 	return HostCaddy
 }
 
-// negative refuses the first negative value of options (named with
-// prefix), in sorted order.
-func negative(prefix string, options map[string]any) error {
-	names := make([]string, 0, len(options))
-	for name := range options {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		v := options[name]
-		if d, ok := v.(time.Duration); (ok && d < 0) || (!ok && v.(int) < 0) {
-			return configError(prefix+name, fmt.Sprintf("must not be negative, not %v", v))
+// negative refuses the first negative of options, name and value pairs
+// (durations or counts), naming it with prefix.
+func negative(prefix string, options ...any) error {
+	for i := 0; i+1 < len(options); i += 2 {
+		if v := fmt.Sprint(options[i+1]); strings.HasPrefix(v, "-") {
+			return configError(prefix+options[i].(string), "must not be negative, not "+v)
 		}
 	}
 	return nil
@@ -442,8 +414,8 @@ func (j JWTConfig) validate(prefix string) error {
 			return configError(prefix+"algorithms", fmt.Sprintf("unknown algorithm %q", alg))
 		}
 	}
-	return negative(prefix, map[string]any{"leeway": j.Leeway, "refresh_cooldown": j.RefreshCooldown,
-		"fetch_timeout": j.FetchTimeout, "key_max_age": j.KeyMaxAge, "max_token_bytes": j.MaxTokenBytes})
+	return negative(prefix, "fetch_timeout", j.FetchTimeout, "key_max_age", j.KeyMaxAge, "leeway", j.Leeway,
+		"max_token_bytes", j.MaxTokenBytes, "refresh_cooldown", j.RefreshCooldown)
 }
 
 func isKnownAlgorithm(alg string) bool {

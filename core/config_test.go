@@ -70,9 +70,13 @@ func TestInsecureSkipVerifyWarns(t *testing.T) {
 	c.JWT.Audience = []string{"sts"}
 	c.STS.InsecureSkipVerify = true
 	c.JWT.InsecureSkipVerify = true
+	warnings, err := loadWarnings(c)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var named []string
-	for _, w := range c.Warnings() {
-		named = append(named, w.Option)
+	for _, w := range warnings {
+		named = append(named, w[:strings.Index(w, ":")])
 	}
 	if got := strings.Join(named, " "); got != "insecure_skip_verify jwt.insecure_skip_verify" {
 		t.Fatalf("warnings name %q; want both insecure_skip_verify options", got)

@@ -25,7 +25,8 @@ type Options struct {
 	// Credentials are the gateway's own keys. Default:
 	// NewCredentialSource(Config.Credentials). Ignored when STS is given.
 	Credentials CredentialSource
-	// Logger receives the audit lines. Default: discard.
+	// Logger receives the audit lines and the load warnings. Default:
+	// discard.
 	Logger *slog.Logger
 	// Metrics receives counts and timings. Default: discard.
 	Metrics Metrics
@@ -65,8 +66,10 @@ type Issuer struct {
 	now     func() time.Time
 }
 
-// New validates cfg and builds an Issuer. It does no network I/O: keys are
-// fetched on first use. Errors name options as cfg's host writes them.
+// New validates cfg, reads its files and builds an Issuer, and logs what in
+// cfg will fail requests until something changes or accepts more than meant.
+// It does no network I/O: keys are fetched on first use. Errors and
+// warnings name options as cfg's host writes them.
 func New(cfg Config, opts Options) (*Issuer, error) {
 	i, err := newIssuer(cfg, opts)
 	return i, cfg.spelling().spell(err)
@@ -76,7 +79,7 @@ func newIssuer(cfg Config, opts Options) (*Issuer, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	cfg, err := loadFiles(cfg.normalized())
+	cfg, warnings, err := loadFiles(cfg.normalized())
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +138,9 @@ func newIssuer(cfg Config, opts Options) (*Issuer, error) {
 	}
 	if c, ok := sts.(*STSClient); ok {
 		i.stdSTS = c
+	}
+	for _, w := range warnings {
+		i.log.Warn(cfg.spelling().spell(w).Error())
 	}
 	return i, nil
 }

@@ -10,21 +10,15 @@ import (
 	"time"
 )
 
-// OptionSpec is one option as every host spells it. ConfigOptions is the
-// one list of options: hosts read theirs through it (ConfigFrom, the
-// Caddyfile parser), errors name options through it, and tests hold the
-// README's table and the Caddy fields' docs to it. Config.Validate checks
-// the values.
+// OptionSpec is one option as every host spells it. Hosts read options
+// through ConfigOptions (ConfigFrom, the Caddyfile parser), errors name them
+// through it, and tests hold the README's table and Caddy's docs to it.
 type OptionSpec struct {
-	Name string // the Caddyfile's path: "jwt.issuer" inside the jwt block
-	Type string // OptionText, OptionList, ...
-	Core string // the path in Config's JSON ("" for a block)
-	// Secret options are never quoted nor trimmed, and a host may resolve
-	// placeholders in them (ConfigFrom's secret).
-	Secret bool
-	// PerIssuer options may also be set in an issuer's block, for its
-	// tokens only.
-	PerIssuer bool
+	Name      string // the Caddyfile's path: "jwt.issuer" inside the jwt block
+	Type      string // OptionText, OptionList, ...
+	Core      string // the path in Config's JSON ("" for a block)
+	Secret    bool   // never quoted nor trimmed; resolved by ConfigFrom's secret
+	PerIssuer bool   // may also be set in an issuer's block, for its tokens
 	Caddyfile string // the keyword in its block ("" for none)
 	JSON      string // the Caddy module's JSON path
 	Traefik   string // the Traefik plugin's path
@@ -157,15 +151,14 @@ func camelCase(name string) string {
 	return strings.Join(words, "")
 }
 
-// ConfigFrom builds a Config over DefaultConfig from a host's options as
-// encoding/json writes them (the host marshals them: under yaegi only the
-// package that declares a struct sees its tags). An option absent, null or
-// empty keeps its default; one no row names is refused with the closest
-// known name. Text is trimmed (secrets are not), lists drop blank members,
-// a duration is text (a Go duration or whole seconds) or a number (Caddy:
-// nanoseconds, Traefik: seconds). secret, when not nil, resolves the
-// value of each Secret option (a host's placeholders). Errors name
-// options as the input wrote them.
+// ConfigFrom builds a Config over DefaultConfig from a host's options in
+// JSON (the host marshals them: under yaegi only the package that declares
+// a struct sees its tags). An option absent, null or empty keeps its
+// default; an unknown one is refused with the closest known name. Text is
+// trimmed (secrets are not), lists drop blank members, a duration is text
+// (a Go duration or whole seconds) or a number (Caddy: nanoseconds,
+// Traefik: seconds). secret, if not nil, resolves each Secret option's
+// value. Errors name options as the input wrote them.
 func ConfigFrom(raw []byte, host Host, secret func(written string) (string, error)) (Config, error) {
 	var fields map[string]any
 	if err := json.Unmarshal(raw, &fields); err != nil {
@@ -220,6 +213,14 @@ func (r reader) key(o OptionSpec, block bool) string {
 // named by path: "jwt." or "issuers[N].") into Config's (or JWTConfig's)
 // JSON shape.
 func (r reader) level(fields map[string]any, path string, block bool) (map[string]any, error) {
+	var known []string
+	rows := map[string]OptionSpec{} // by lower-case key: Traefik's keys are in any case
+	for _, row := range ConfigOptions {
+		if key := r.key(row, block); key != "" {
+			known = append(known, key)
+			rows[strings.ToLower(key)] = row
+		}
+	}
 	out := map[string]any{}
 	keys := make([]string, 0, len(fields))
 	for k := range fields {
@@ -227,23 +228,11 @@ func (r reader) level(fields map[string]any, path string, block bool) (map[strin
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		// One variable per statement: yaegi does not reset variables a
-		// tuple := declares in a loop.
-		var known []string
-		var o OptionSpec
-		found := false
-		for _, row := range ConfigOptions {
-			if key := r.key(row, block); key != "" {
-				known = append(known, key)
-				if strings.EqualFold(key, k) {
-					o = row
-					found = true
-				}
-			}
-		}
+		// Map elements not in a tuple: see docs/yaegi.md.
+		o := rows[strings.ToLower(k)]
+		v := fields[k]
 		name := path + k
-		v := fields[k] // not in a tuple: yaegi mishandles map elements there
-		if !found {
+		if o.Name == "" {
 			return nil, unknownOption(path, k, known)
 		}
 		var val any

@@ -1,12 +1,16 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/json"
+	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -174,4 +178,19 @@ func testRemoteOptions(o remoteOptions) remoteOptions {
 // testKeySet is newKeySet of cfg as New hands it over: normalized.
 func testKeySet(cfg JWTConfig) (KeySet, error) {
 	return newKeySet(cfg.normalized(), discardLogger())
+}
+
+// loadWarnings builds an Issuer from cfg and returns the warnings New
+// logged, each "option: reason".
+func loadWarnings(cfg Config) ([]string, error) {
+	var logged bytes.Buffer
+	_, err := New(cfg, Options{STS: &stubSTS{}, Logger: slog.New(slog.NewJSONHandler(&logged, nil))})
+	var warnings []string
+	for _, line := range strings.Split(strings.TrimSpace(logged.String()), "\n") {
+		var entry struct{ Level, Msg string }
+		if json.Unmarshal([]byte(line), &entry) == nil && entry.Level == "WARN" {
+			warnings = append(warnings, entry.Msg)
+		}
+	}
+	return warnings, err
 }

@@ -48,13 +48,9 @@ func build(next http.Handler, config *Config, name string) (http.Handler, error)
 	if err != nil {
 		return nil, err
 	}
-	logger := newLogger(name)
-	issuer, err := core.New(cfg, core.Options{STS: sts, Logger: logger})
+	issuer, err := core.New(cfg, core.Options{STS: sts, Logger: newLogger(name)})
 	if err != nil {
 		return nil, err
-	}
-	for _, w := range cfg.Warnings() {
-		logger.Warn(w.Error())
 	}
 	return issuer.Wrap(next), nil
 }
