@@ -410,7 +410,7 @@ func (j JWTConfig) validate(prefix string) error {
 			return configError(prefix+"algorithms", `"none" is never accepted`)
 		case isHMACAlg(alg) && j.HMACSecret == "" && j.HMACSecretFile == "":
 			return configError(prefix+"algorithms", alg+" needs an HMAC secret")
-		case !isHMACAlg(alg) && !isKnownAlgorithm(alg):
+		case !isKnownAlgorithm(alg):
 			return configError(prefix+"algorithms", fmt.Sprintf("unknown algorithm %q", alg))
 		}
 	}
